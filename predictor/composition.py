@@ -1,0 +1,165 @@
+"""Formula parsing and the chemical facts the rest of the package needs about a composition.
+
+Every formula enters the package through :func:`parse_formula`, which returns a validated
+pymatgen :class:`~pymatgen.core.Composition` or raises :class:`CompositionError` naming the
+input and the reason. Downstream code never handles raw strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pymatgen.core import Composition, Element
+
+from predictor.errors import CompositionError
+
+MOBILE_IONS = ("Li", "Na")
+HALOGENS = ("F", "Cl", "Br", "I")
+#: Non-halogen anions that define the mixed-anion families.
+CO_ANIONS = {"O": "oxyhalide", "N": "nitride-halide", "S": "sulfide-halide", "Se": "sulfide-halide"}
+
+MAX_FORMULA_LENGTH = 200
+MAX_ELEMENTS = 12
+MAX_ATOMS_PER_FORMULA = 1000.0
+MIN_AMOUNT = 1e-4
+#: Heaviest element with tabulated Magpie properties (Lr); heavier ones cannot be featurised.
+MAX_Z = 103
+
+_FRACTION = re.compile(r"(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)")
+_SYMBOL = re.compile(r"[A-Z][a-z]?")
+
+
+def _expand_fractions(formula: str) -> str:
+    """Rewrite amounts written as fractions ("Sc2/3") as decimals ("Sc0.666666666667")."""
+
+    def to_decimal(match: re.Match) -> str:
+        denominator = float(match.group(2))
+        if denominator == 0:
+            raise CompositionError(formula, f"division by zero in amount {match.group(0)!r}")
+        return f"{float(match.group(1)) / denominator:.12g}"
+
+    return _FRACTION.sub(to_decimal, formula)
+
+
+def parse_formula(formula: object) -> Composition:
+    """Parse and validate a chemical formula.
+
+    Accepts integer, decimal and fractional amounts ("Li3YCl6", "Li2.5Y0.5Zr0.5Cl6",
+    "Li2Sc2/3Cl4") and parentheses.
+
+    Parameters
+    ----------
+    formula : str
+        The formula as written by the user.
+
+    Returns
+    -------
+    pymatgen.core.Composition
+
+    Raises
+    ------
+    CompositionError
+        When the input is not a string, is empty, does not parse, names an unknown element or
+        one without tabulated properties, has a zero or negative amount, or is absurdly large.
+    """
+    if isinstance(formula, Composition):
+        formula = formula.formula
+    if not isinstance(formula, str):
+        raise CompositionError(formula, f"expected a formula string, got {type(formula).__name__}")
+    text = formula.strip()
+    if not text:
+        raise CompositionError(formula, "empty formula")
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise CompositionError(formula, f"formula longer than {MAX_FORMULA_LENGTH} characters")
+    if "-" in text:
+        raise CompositionError(formula, "negative or symbolic amounts are not allowed (write x as a number)")
+
+    try:
+        composition = Composition(_expand_fractions(text))
+    except CompositionError:
+        raise
+    except Exception as exc:  # pymatgen raises ValueError, KeyError, TypeError for bad strings
+        raise CompositionError(formula, f"not a valid chemical formula ({exc})") from None
+
+    for symbol in composition.elements:
+        if not isinstance(symbol, Element) or not Element.is_valid_symbol(str(symbol)):
+            raise CompositionError(formula, f"unknown element {getattr(symbol, 'symbol', str(symbol))!r}")
+        if symbol.Z > MAX_Z:
+            raise CompositionError(formula, f"element {symbol} (Z={symbol.Z}) has no tabulated properties")
+
+    amounts = composition.get_el_amt_dict()
+    written = set(_SYMBOL.findall(text))
+    missing = sorted(s for s in written if Element.is_valid_symbol(s) and s not in amounts)
+    if missing:
+        raise CompositionError(formula, f"zero amount of {', '.join(missing)}")
+    for symbol, amount in amounts.items():
+        if amount < MIN_AMOUNT:
+            raise CompositionError(formula, f"amount of {symbol} is zero or below {MIN_AMOUNT:g}")
+    if len(amounts) > MAX_ELEMENTS:
+        raise CompositionError(formula, f"more than {MAX_ELEMENTS} elements")
+    if composition.num_atoms > MAX_ATOMS_PER_FORMULA:
+        raise CompositionError(
+            formula, f"{composition.num_atoms:g} atoms per formula unit (more than {MAX_ATOMS_PER_FORMULA:g})"
+        )
+    return composition
+
+
+def mobile_ion(composition: Composition) -> str | None:
+    """The mobile ion: "Li" or "Na" (the more abundant when both are present), or None."""
+    amounts = {ion: composition[ion] for ion in MOBILE_IONS if composition[ion] > 0}
+    if not amounts:
+        return None
+    return max(amounts, key=amounts.get)
+
+
+def anion_family(composition: Composition) -> str:
+    """Anion family: chloride, bromide, iodide, fluoride, mixed-halide, oxyhalide,
+    nitride-halide, sulfide-halide, or non-halide."""
+    halogens = [h for h in HALOGENS if composition[h] > 0]
+    if not halogens:
+        return "non-halide"
+    for anion, family in CO_ANIONS.items():
+        if composition[anion] > 0:
+            return family
+    if len(halogens) > 1:
+        return "mixed-halide"
+    return {"F": "fluoride", "Cl": "chloride", "Br": "bromide", "I": "iodide"}[halogens[0]]
+
+
+@dataclass(frozen=True)
+class CompositionInfo:
+    """What the predictor reports about a parsed composition besides its predictions."""
+
+    formula: str
+    reduced_formula: str
+    carrier: str | None
+    anion_family: str
+    chemical_domain_notes: tuple[str, ...]
+
+    @property
+    def in_chemical_domain(self) -> bool:
+        return not self.chemical_domain_notes
+
+
+def describe(composition: Composition) -> CompositionInfo:
+    """Carrier, anion family and the chemistry-based domain notes of a composition.
+
+    A composition without Li or Na, or without a halogen, is still predicted, but it lies
+    outside the chemistry the models were built for and is flagged.
+    """
+    carrier = mobile_ion(composition)
+    family = anion_family(composition)
+    notes = []
+    if carrier is None:
+        notes.append("no Li or Na mobile ion")
+    if family == "non-halide":
+        notes.append("no halogen (not a halide)")
+    return CompositionInfo(
+        formula=composition.formula.replace(" ", ""),
+        reduced_formula=composition.reduced_formula,
+        carrier=carrier,
+        anion_family=family,
+        chemical_domain_notes=tuple(notes),
+    )
+

@@ -1,0 +1,27 @@
+"""Exceptions raised for bad user input and unusable artifacts."""
+
+from __future__ import annotations
+
+
+class PredictorError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class CompositionError(PredictorError, ValueError):
+    """A formula that cannot be turned into a valid composition.
+
+    The message always names the offending input and the reason.
+    """
+
+    def __init__(self, formula: object, reason: str):
+        self.formula = formula
+        self.reason = reason
+        super().__init__(f"{formula!r}: {reason}")
+
+
+class ModelLoadError(PredictorError, RuntimeError):
+    """Model artifacts that are missing, corrupted or from an incompatible version."""
+
+
+class DataNotFoundError(PredictorError, FileNotFoundError):
+    """A third-party data set that is not in the configured data directory."""
