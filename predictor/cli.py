@@ -1,0 +1,147 @@
+"""Command line: ``predictor predict`` and ``predictor train``.
+
+Heavy libraries are imported inside the commands, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_NOTHING_PREDICTED, EXIT_USAGE = 0, 1, 2
+
+DISPLAY_COLUMNS = ["formula", "carrier", "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90",
+                   "sigma_S_cm", "in_domain"]
+
+
+def _read_formulas(args) -> list[str]:
+    formulas = list(args.formulas)
+    if args.input:
+        import pandas as pd
+
+        path = Path(args.input)
+        if not path.is_file():
+            raise SystemExit(f"predictor predict: input file {path} not found")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except Exception as exc:  # pandas raises several parser errors
+            raise SystemExit(f"predictor predict: cannot read {path} as CSV: {exc}") from None
+        if args.column not in frame.columns:
+            raise SystemExit(
+                f"predictor predict: {path} has no {args.column!r} column (columns: {', '.join(frame.columns)})"
+            )
+        formulas += frame[args.column].tolist()
+    if not formulas:
+        raise SystemExit("predictor predict: give formulas as arguments or --input FILE.csv")
+    return formulas
+
+
+def _format_table(table) -> str:
+    shown = table[DISPLAY_COLUMNS].copy()
+    for column in ("log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90"):
+        shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.2f}")
+    shown["sigma_S_cm"] = shown["sigma_S_cm"].map(lambda v: "" if v != v else f"{v:.2e}")
+    shown["carrier"] = shown["carrier"].fillna("-")
+    shown["in_domain"] = [("yes" if ok else "no") if not err else "" for ok, err in zip(table["in_domain"], table["error"])]
+    lines = [shown.to_string(index=False)]
+    notes = [(f, n) for f, n, e in zip(table["formula"], table["domain_notes"], table["error"]) if n and not e]
+    errors = [(f, e) for f, e in zip(table["formula"], table["error"]) if e]
+    if notes:
+        lines.append("\nOutside the model's domain:")
+        lines += [f"  {f}: {n}" for f, n in notes]
+    if errors:
+        lines.append("\nNot predicted:")
+        lines += [f"  {e}" for _, e in errors]
+    lines.append("\nlog10_sigma in log10(S/cm) at room temperature; lo90/hi90: calibrated 90 % interval.")
+    return "\n".join(lines)
+
+
+def cmd_predict(args) -> int:
+    formulas = _read_formulas(args)
+    from predictor.errors import ModelLoadError
+    from predictor.predictor import Predictor
+
+    try:
+        predictor = Predictor.load(args.models)
+    except ModelLoadError as exc:
+        print(f"predictor predict: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    table = predictor.predict(formulas)
+    if args.output:
+        table.to_csv(args.output, index=False)
+        print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
+    elif args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        print(table.to_json(orient="records", indent=1))
+    else:
+        print(_format_table(table))
+    return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
+
+
+def cmd_train(args) -> int:
+    from predictor.errors import DataNotFoundError
+    from predictor.paths import models_dir
+    from predictor.training import TrainConfig, train
+
+    output = Path(args.output) if args.output else models_dir()
+    config = TrainConfig(
+        sources=tuple(args.sources), cv_folds=args.cv_folds, evaluate=not args.no_evaluate,
+        model_params={"random_state": args.seed},
+    )
+    try:
+        report = train(config, output, progress=True)
+    except DataNotFoundError as exc:
+        print(f"predictor train: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from predictor.model_card import write_model_card
+
+    write_model_card(output, report)
+    print(f"models written to {output}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="predictor",
+        description="Predict the room-temperature ionic conductivity of solid electrolytes from their composition.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="predict formulas given as arguments or in a CSV file",
+                       description="Predict log10 conductivity (S/cm) with calibrated 90 %% intervals.")
+    p.add_argument("formulas", nargs="*", help='formulas, e.g. Li3YCl6 "Li2.5Y0.5Zr0.5Cl6"')
+    p.add_argument("-i", "--input", help="CSV file with a formula column")
+    p.add_argument("--column", default="formula", help="name of the formula column of --input (default: formula)")
+    p.add_argument("-o", "--output", help="write all columns to this CSV file")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output on stdout (default: table)")
+    p.add_argument("--models", help="model folder (default: the shipped models/)")
+    p.set_defaults(func=cmd_predict)
+
+    from predictor.loaders.combined import SOURCES
+
+    t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
+                       description="Evaluate (OBELiX split, grouped CV), fit on all data, write the model folder.")
+    t.add_argument("-o", "--output", help="model folder to write (default: the shipped models/)")
+    t.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES, help="conductivity sources")
+    t.add_argument("--cv-folds", type=int, default=5, help="folds of the grouped cross-validation (default: 5)")
+    t.add_argument("--no-evaluate", action="store_true", help="skip the held-out evaluation")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    t.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import warnings
+
+    warnings.filterwarnings("ignore", module="pymatgen")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Estimators with the scikit-learn interface: fit(formulas, y), predict(formulas)."""
+
+from predictor.estimators.calibration import UncertaintyCalibration
+from predictor.estimators.gbm import ConductivityRegressor, GBMRegressor
+
+__all__ = ["ConductivityRegressor", "GBMRegressor", "UncertaintyCalibration"]

@@ -1,0 +1,143 @@
+"""Held-out evaluation of conductivity models: the OBELiX official split and grouped CV.
+
+Both protocols fit a fresh model on the training part only (its uncertainty calibration
+included) and score it on compositions it never saw:
+
+- **OBELiX split**: train on OBELiX ``train`` (plus, optionally, the other sources minus every
+  composition of the OBELiX test set and every row from a paper that contributed a test entry),
+  test on OBELiX ``test``. Censored test labels keep the OBELiX convention (log10 sigma = -15);
+  the metrics on uncensored test rows are reported beside.
+- **Grouped CV**: K folds over all labels, grouped by chemical system (Li-Y-Cl, Li-In-Cl...),
+  so no chemical system is in both training and held-out parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GroupKFold
+
+log = logging.getLogger(__name__)
+
+
+def regression_metrics(y_true, y_pred, lo=None, hi=None) -> dict[str, float]:
+    """MAE, RMSE, R², Spearman rank correlation and (with bounds) interval coverage and width."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    error = y_pred - y_true
+    metrics = {
+        "n": int(len(y_true)),
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "r2": float(r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+        "spearman": float(spearmanr(y_true, y_pred)[0]) if len(y_true) > 2 else float("nan"),
+    }
+    if lo is not None and hi is not None:
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        metrics["coverage90"] = float(np.mean((y_true >= lo) & (y_true <= hi)))
+        metrics["interval_width90"] = float(np.mean(hi - lo))
+    return metrics
+
+
+def training_labels(table: pd.DataFrame, censored_log10_sigma: float) -> np.ndarray:
+    """Targets for fitting: censored (below-detection) labels replaced by ``censored_log10_sigma``."""
+    y = table["log10_sigma"].to_numpy(dtype=float).copy()
+    y[table["censored"].to_numpy(dtype=bool)] = censored_log10_sigma
+    return y
+
+
+def _normalised_dois(text: str) -> set[str]:
+    return {part.strip().lower() for part in str(text).split(";") if part.strip()}
+
+
+def obelix_split(table: pd.DataFrame, extra_sources: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and test tables of the OBELiX official split, without leakage from other sources."""
+    test = table[table["split"] == "test"]
+    train = table[table["split"] == "train"]
+    if extra_sources:
+        test_dois = set().union(*map(_normalised_dois, test["doi"])) if len(test) else set()
+        extra = table[table["split"] == "extra"]
+        leaks = extra["composition_key"].isin(set(test["composition_key"])) | extra["doi"].map(
+            lambda d: bool(_normalised_dois(d) & test_dois)
+        )
+        train = pd.concat([train, extra[~leaks]])
+    return train, test
+
+
+def _score(model, test: pd.DataFrame, y_test: np.ndarray) -> tuple[dict, dict]:
+    prediction = model.predict_distribution(test["formula"].tolist())
+    return prediction, regression_metrics(y_test, prediction["mean"], prediction["lo"], prediction["hi"])
+
+
+def evaluate_obelix_split(
+    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float, extra_sources: bool = True
+) -> dict:
+    """Fit on the OBELiX training split and score on its test split.
+
+    Returns
+    -------
+    dict
+        ``all`` (metrics on the 121 test entries, censored ones at log10 sigma = -15),
+        ``uncensored`` (the same without censored entries), ``n_train``, and ``predictions``
+        (a DataFrame of formula, observed, predicted, lo90, hi90).
+    """
+    train, test = obelix_split(table, extra_sources)
+    if test.empty:
+        raise ValueError("the table has no OBELiX test rows; load the obelix source")
+    model = make_model().fit(train["formula"].tolist(), training_labels(train, censored_log10_sigma), groups=train["group"])
+    y = test["log10_sigma"].to_numpy(float)
+    prediction, metrics = _score(model, test, y)
+    uncensored = ~test["censored"].to_numpy(bool)
+    return {
+        "n_train": int(len(train)),
+        "all": metrics,
+        "uncensored": regression_metrics(
+            y[uncensored], prediction["mean"][uncensored], prediction["lo"][uncensored], prediction["hi"][uncensored]
+        ),
+        "predictions": pd.DataFrame(
+            {"formula": test["formula"].to_numpy(), "observed": y, "predicted": prediction["mean"],
+             "lo90": prediction["lo"], "hi90": prediction["hi"], "censored": ~uncensored}
+        ),
+    }
+
+
+def evaluate_grouped_cv(
+    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float, n_splits: int = 5, progress: bool = False
+) -> dict:
+    """K-fold cross-validation grouped by chemical system over the whole table.
+
+    Returns
+    -------
+    dict
+        ``all`` (pooled out-of-fold metrics), ``halides`` (the same on halide-family rows),
+        ``per_fold`` (list of metric dicts) and ``predictions`` (out-of-fold DataFrame).
+    """
+    y = training_labels(table, censored_log10_sigma)
+    mean, lo, hi = (np.full(len(table), np.nan) for _ in range(3))
+    per_fold = []
+    folds = list(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]))
+    for k, (train, held) in enumerate(folds, start=1):
+        log.info("grouped CV fold %d/%d: %d train, %d held out", k, n_splits, len(train), len(held))
+        part = table.iloc[train]
+        model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
+        prediction, metrics = _score(model, table.iloc[held], y[held])
+        mean[held], lo[held], hi[held] = prediction["mean"], prediction["lo"], prediction["hi"]
+        per_fold.append(metrics)
+        if progress:
+            print(f"  fold {k}/{n_splits}: MAE {metrics['mae']:.3f}, coverage {metrics.get('coverage90', float('nan')):.2f}", flush=True)
+    halide = (table["anion_family"] != "non-halide").to_numpy()
+    result = {
+        "all": regression_metrics(y, mean, lo, hi),
+        "per_fold": per_fold,
+        "predictions": pd.DataFrame(
+            {"formula": table["formula"].to_numpy(), "source": table["source"].to_numpy(), "observed": y,
+             "predicted": mean, "lo90": lo, "hi90": hi}
+        ),
+    }
+    if halide.sum() > 2:
+        result["halides"] = regression_metrics(y[halide], mean[halide], lo[halide], hi[halide])
+    return result

@@ -1,0 +1,161 @@
+"""Descriptors from the physics of halide ion conductors.
+
+Drawn from the halide literature (reviews: Tang et al., EES Batteries 2025; Muzakir et al.,
+J. Mater. Chem. A 2025; Guo et al., MRS Bulletin 2023): the carrier and vacancy content of the
+close-packed anion lattice, the size, charge and polarising power of the framework cations
+(which decide ccp vs hcp stacking and the hopping path), the anion's electronegativity and
+polarisability (softer anions, lower barriers), mixed-anion fraction and the configurational
+entropy of both sublattices. Oxidation states and radii come from :mod:`.ionic`.
+
+Features (all per composition; NaN where undefined, e.g. no framework cation or no anion):
+
+=====================================  =====================================================
+``carrier_per_anion``                  mobile-ion (Li or Na) atoms per anion
+``carrier_atomic_fraction``            mobile-ion atoms per atom
+``carrier_is_Na``                      1 for a Na conductor, 0 for Li (or none)
+``cation_vacancy_per_anion``           1 - (cations / anions): empty octahedral sites per
+                                       anion of a close-packed lattice (Li3YCl6: 1/3)
+``framework_oxidation_state_mean``     amount-weighted mean oxidation state of the framework
+                                       cations (all cations but the carrier, alkali and
+                                       alkaline-earth metals and H+)
+``framework_oxidation_state_std``      amount-weighted standard deviation of the same
+``framework_radius_mean_A``            weighted mean Shannon radius (CN 6) of framework
+                                       cations, Å
+``framework_radius_std_A``             weighted standard deviation of those radii, Å
+``framework_radius_mismatch``          sqrt(sum c_i (1 - r_i / r_mean)^2), dimensionless
+``framework_ionic_potential_per_A``    weighted mean of z_i / r_i, Å^-1
+``framework_polarising_power_per_A2``  weighted mean of z_i / r_i^2 (cation polarisation
+                                       factor, Fajans), Å^-2
+``framework_anion_radius_ratio``       framework radius mean / anion radius mean
+``carrier_anion_radius_ratio``         carrier Shannon radius / anion radius mean
+``anion_radius_mean_A``                weighted mean Shannon radius of the anions, Å
+``anion_electronegativity_mean``       weighted mean Pauling electronegativity of anions
+``anion_polarisability_mean_A3``       weighted mean free-ion polarisability (Pauling
+                                       1927), Å^3
+``halogen_fraction_of_anions``         halogen atoms / anion atoms
+``mixed_anion_fraction``               1 - largest anion fraction (0 for a single anion)
+``framework_entropy_R``                -sum c ln c over framework cations, units of R
+``anion_entropy_R``                    -sum c ln c over anions, units of R
+``n_framework_elements``               number of framework cation elements
+``charge_imbalance_per_anion``         |sum of nominal charges| / anions; 0 when the
+                                       nominal oxidation states balance
+=====================================  =====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pymatgen.core import Composition
+
+from predictor.composition import HALOGENS, mobile_ion
+from predictor.featurizers.base import BaseFeaturizer, ElementFractions
+from predictor.featurizers.ionic import (
+    ANION_POLARISABILITY_A3,
+    ionic_picture,
+    pauling_electronegativity,
+    shannon_radius_A,
+)
+
+FEATURES = (
+    "carrier_per_anion", "carrier_atomic_fraction", "carrier_is_Na", "cation_vacancy_per_anion",
+    "framework_oxidation_state_mean", "framework_oxidation_state_std", "framework_radius_mean_A",
+    "framework_radius_std_A", "framework_radius_mismatch", "framework_ionic_potential_per_A",
+    "framework_polarising_power_per_A2", "framework_anion_radius_ratio", "carrier_anion_radius_ratio",
+    "anion_radius_mean_A", "anion_electronegativity_mean", "anion_polarisability_mean_A3",
+    "halogen_fraction_of_anions", "mixed_anion_fraction", "framework_entropy_R", "anion_entropy_R",
+    "n_framework_elements", "charge_imbalance_per_anion",
+)
+
+
+def _weighted_mean_std(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    if weights.sum() <= 0:
+        return float("nan"), float("nan")
+    mean = float(np.average(values, weights=weights))
+    return mean, float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
+
+
+def _entropy_R(weights: np.ndarray) -> float:
+    if weights.sum() <= 0:
+        return float("nan")
+    c = weights / weights.sum()
+    return abs(float((c * np.log(c)).sum()))
+
+
+def halide_descriptors(composition: Composition) -> dict[str, float]:
+    """The halide descriptors of one composition, keyed by feature name (see module docstring)."""
+    carrier = mobile_ion(composition)
+    ions = ionic_picture(composition, carrier)
+    total_atoms = composition.num_atoms
+    anions = [i for i in ions if i.role == "anion"]
+    framework = [i for i in ions if i.role == "framework"]
+    cations = [i for i in ions if i.role != "anion"]
+    n_anion = sum(i.amount for i in anions)
+    n_carrier = composition[carrier] if carrier else 0.0
+
+    f = dict.fromkeys(FEATURES, float("nan"))
+    f["carrier_atomic_fraction"] = n_carrier / total_atoms
+    f["carrier_is_Na"] = float(carrier == "Na")
+    f["n_framework_elements"] = float(len(framework))
+
+    if framework:
+        w = np.array([i.amount for i in framework])
+        z = np.array([i.oxidation_state for i in framework])
+        r = np.array([i.radius_A for i in framework])
+        f["framework_oxidation_state_mean"], f["framework_oxidation_state_std"] = _weighted_mean_std(z, w)
+        f["framework_entropy_R"] = _entropy_R(w)
+        ok = np.isfinite(r) & (r > 0)
+        if ok.any():
+            w, z, r = w[ok], z[ok], r[ok]
+            mean_r, std_r = _weighted_mean_std(r, w)
+            c = w / w.sum()
+            f["framework_radius_mean_A"], f["framework_radius_std_A"] = mean_r, std_r
+            f["framework_radius_mismatch"] = float(np.sqrt((c * (1 - r / mean_r) ** 2).sum()))
+            f["framework_ionic_potential_per_A"] = float((c * z / r).sum())
+            f["framework_polarising_power_per_A2"] = float((c * z / r**2).sum())
+
+    if anions:
+        w = np.array([i.amount for i in anions])
+        r = np.array([i.radius_A for i in anions])
+        ok = np.isfinite(r)
+        anion_radius = float(np.average(r[ok], weights=w[ok])) if ok.any() else float("nan")
+        f["anion_radius_mean_A"] = anion_radius
+        f["anion_electronegativity_mean"] = float(
+            np.average([pauling_electronegativity(i.symbol) for i in anions], weights=w)
+        )
+        polarisability = np.array([ANION_POLARISABILITY_A3.get(i.symbol, np.nan) for i in anions])
+        known = np.isfinite(polarisability)
+        if known.any():
+            f["anion_polarisability_mean_A3"] = float(np.average(polarisability[known], weights=w[known]))
+        f["halogen_fraction_of_anions"] = sum(i.amount for i in anions if i.symbol in HALOGENS) / n_anion
+        f["mixed_anion_fraction"] = 1.0 - w.max() / n_anion
+        f["anion_entropy_R"] = _entropy_R(w)
+        f["carrier_per_anion"] = n_carrier / n_anion
+        f["cation_vacancy_per_anion"] = 1.0 - sum(i.amount for i in cations) / n_anion
+        f["charge_imbalance_per_anion"] = abs(sum(i.amount * i.oxidation_state for i in ions)) / n_anion
+        f["framework_anion_radius_ratio"] = f["framework_radius_mean_A"] / anion_radius
+        if carrier:
+            f["carrier_anion_radius_ratio"] = shannon_radius_A(carrier, 1) / anion_radius
+    return f
+
+
+class HalideFeaturizer(BaseFeaturizer):
+    """Halide-physics descriptors of a composition (22 features, see :mod:`.halide`)."""
+
+    def featurize_many(self, compositions: Sequence[Composition], batch: ElementFractions) -> np.ndarray:
+        rows = [halide_descriptors(c) for c in compositions]
+        return np.array([[row[name] for name in FEATURES] for row in rows], dtype=float).reshape(len(rows), len(FEATURES))
+
+    def feature_labels(self) -> list[str]:
+        return list(FEATURES)
+
+    def citations(self) -> list[str]:
+        return [
+            "@article{shannon_1976, author={Shannon, R. D.}, title={Revised effective ionic radii and "
+            "systematic studies of interatomic distances in halides and chalcogenides}, journal={Acta "
+            "Crystallographica A}, volume={32}, pages={751--767}, year={1976}}",
+            "@article{pauling_1927, author={Pauling, L.}, title={The theoretical prediction of the "
+            "physical properties of many-electron atoms and ions}, journal={Proc. R. Soc. A}, "
+            "volume={114}, pages={181--211}, year={1927}}",
+        ]

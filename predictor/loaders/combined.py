@@ -1,0 +1,155 @@
+"""One tidy table of room-temperature conductivity labels from every available source.
+
+Sources, in order of precedence when the same composition appears in several:
+
+1. ``obelix``: OBELiX (kept whole, so that its official split stays intact);
+2. ``curated``: the project's curated halide dataset in ``datasets/`` (always available);
+3. ``liiondb``: the Liverpool database, 15-35 °C.
+
+Compositions are matched on their fractional composition rounded to 1e-4 (so Li3YCl6 and
+Li6Y2Cl12 are the same). Several Liverpool reports of one composition are merged into their
+median. Rows whose formula cannot be parsed are not dropped silently: they are returned in
+``LabelledData.rejected`` with the reason, and counted in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from predictor.composition import anion_family, mobile_ion, parse_formula
+from predictor.errors import CompositionError, DataNotFoundError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("obelix", "curated", "liiondb")
+COLUMNS = [
+    "formula", "reduced_formula", "carrier", "anion_family", "log10_sigma", "T_C",
+    "source", "doi", "group", "composition_key", "split", "censored",
+]
+
+
+def composition_key(composition) -> str:
+    """Formula of the fractional composition rounded to 1e-4: equal for Li3YCl6 and Li6Y2Cl12."""
+    fractions = composition.fractional_composition.get_el_amt_dict()
+    return " ".join(f"{el}{fractions[el]:.4f}" for el in sorted(fractions))
+
+
+def chemical_system(composition) -> str:
+    """Elements joined by '-' in alphabetical order: the group key of leakage-free splits."""
+    return "-".join(sorted(el.symbol for el in composition.elements))
+
+
+@dataclass
+class LabelledData:
+    """Conductivity labels and the rows that could not be used, with the reason."""
+
+    table: pd.DataFrame
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def counts(self) -> pd.Series:
+        """Number of labels per source."""
+        return self.table["source"].value_counts()
+
+
+def _load_source(name: str) -> pd.DataFrame:
+    if name == "obelix":
+        from predictor.loaders.obelix import load_obelix
+
+        return load_obelix()
+    if name == "liiondb":
+        from predictor.loaders.liiondb import load_liiondb
+
+        return load_liiondb()
+    if name == "curated":
+        from predictor.loaders.curated import room_temperature_conductivity
+
+        return room_temperature_conductivity()
+    raise ValueError(f"unknown conductivity source {name!r}; choose from {SOURCES}")
+
+
+def annotate(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse every formula and add the composition columns; split off rows that do not parse."""
+    records, rejected = [], []
+    for index, formula in frame["formula"].items():
+        try:
+            composition = parse_formula(formula)
+        except CompositionError as exc:
+            rejected.append({"source": frame.at[index, "source"], "formula": formula, "reason": exc.reason})
+            continue
+        records.append(
+            {
+                "index": index,
+                "reduced_formula": composition.reduced_formula,
+                "carrier": mobile_ion(composition),
+                "anion_family": anion_family(composition),
+                "group": chemical_system(composition),
+                "composition_key": composition_key(composition),
+            }
+        )
+    extra = pd.DataFrame.from_records(records).set_index("index") if records else pd.DataFrame()
+    good = frame.loc[extra.index].drop(columns=extra.columns, errors="ignore").join(extra) if records else frame.iloc[:0]
+    return good, pd.DataFrame(rejected, columns=["source", "formula", "reason"])
+
+
+def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per composition key: the median label, DOIs joined."""
+    grouped = frame.groupby("composition_key", sort=False)
+    merged = grouped.first()
+    merged["log10_sigma"] = grouped["log10_sigma"].median()
+    merged["doi"] = grouped["doi"].agg(lambda d: "; ".join(sorted(set(filter(None, d)))))
+    return merged.reset_index()
+
+
+def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool = False) -> LabelledData:
+    """Room-temperature conductivity labels from the given sources, de-duplicated.
+
+    Parameters
+    ----------
+    sources : tuple of str, default=("obelix", "curated", "liiondb")
+        Which sources to use, in order of precedence.
+    require_all : bool, default=False
+        Raise when a third-party source is missing instead of skipping it with a warning.
+
+    Returns
+    -------
+    LabelledData
+        ``table`` has the columns of :data:`COLUMNS` (log10_sigma in log10 S/cm, T_C in °C, NaN
+        when reported only as room temperature); ``split`` is the OBELiX split ("train"/"test")
+        for OBELiX rows and "extra" otherwise; ``censored`` marks labels below detection.
+    """
+    tables, rejected, seen = [], [], set()
+    for name in sources:
+        try:
+            frame = _load_source(name)
+        except DataNotFoundError as exc:
+            if require_all:
+                raise
+            log.warning("skipping source %s: %s", name, exc)
+            continue
+        good, bad = annotate(frame)
+        rejected.append(bad)
+        if name != "obelix":
+            good = _merge_repeats(good)
+        duplicate = good["composition_key"].isin(seen)
+        if duplicate.any():
+            log.info("%s: %d compositions already present in a preferred source", name, duplicate.sum())
+        good = good[~duplicate]
+        seen.update(good["composition_key"])
+        tables.append(good)
+        if len(bad):
+            log.warning("%s: %d rows with unusable formulas (see LabelledData.rejected)", name, len(bad))
+
+    if not tables:
+        raise DataNotFoundError(f"no conductivity source could be loaded from {sources}")
+    table = pd.concat(tables, ignore_index=True)
+    split = table["split"] if "split" in table else pd.Series(np.nan, index=table.index)
+    table["split"] = split.where(split.notna(), "extra")
+    table["censored"] = table["censored"].eq(True) if "censored" in table else False
+    table["T_C"] = table["T_C"].astype(float)
+    table = table[COLUMNS + [c for c in table.columns if c not in COLUMNS]]
+    table = table[np.isfinite(table["log10_sigma"])].reset_index(drop=True)
+    return LabelledData(table=table, rejected=pd.concat(rejected, ignore_index=True))

@@ -1,0 +1,117 @@
+"""Train the shipped models: load the data, evaluate held-out, fit on everything, write models/.
+
+``predictor train`` calls :func:`train`. The same configuration and seed give the same
+models and the same metrics (LightGBM runs in deterministic mode).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from predictor.artifacts import library_versions
+from predictor.estimators import ConductivityRegressor
+from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, training_labels
+from predictor.loaders.combined import SOURCES, load_conductivity_data
+
+log = logging.getLogger(__name__)
+
+CONDUCTIVITY_DIR = "conductivity"
+METRICS_FILE = "metrics.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run.
+
+    Parameters
+    ----------
+    sources : tuple of str
+        Conductivity sources (see :mod:`predictor.loaders.combined`).
+    censored_log10_sigma : float, default=-12.0
+        Training label (log10 S/cm) for entries reported only as below detection (<1e-10 or
+        <1e-8 S/cm): two decades under the usual detection limit. Evaluation keeps OBELiX's
+        own convention (-15) for test labels.
+    cv_folds : int, default=5
+        Folds of the grouped cross-validation.
+    evaluate : bool, default=True
+        Run the OBELiX-split and grouped-CV evaluations before the final fit.
+    model_params : dict
+        Keyword arguments of :class:`predictor.ConductivityRegressor`.
+    """
+
+    sources: tuple[str, ...] = SOURCES
+    censored_log10_sigma: float = -12.0
+    cv_folds: int = 5
+    evaluate: bool = True
+    model_params: dict = field(default_factory=lambda: {"random_state": 0})
+
+    def make_model(self) -> ConductivityRegressor:
+        return ConductivityRegressor(**self.model_params)
+
+
+def _data_summary(table: pd.DataFrame) -> dict:
+    digest = pd.util.hash_pandas_object(table[["formula", "log10_sigma", "source"]], index=False)
+    return {
+        "rows": int(len(table)),
+        "rows_per_source": {k: int(v) for k, v in table["source"].value_counts().items()},
+        "halide_rows": int((table["anion_family"] != "non-halide").sum()),
+        "na_rows": int((table["carrier"] == "Na").sum()),
+        "table_hash": f"{int(np.bitwise_xor.reduce(digest.to_numpy())):016x}",
+    }
+
+
+def train(config: TrainConfig, output_dir: str | Path, progress: bool = True) -> dict:
+    """Evaluate, fit the conductivity model on all labels and write it with its metrics.
+
+    Returns
+    -------
+    dict
+        The content of ``metrics.json``: configuration, data summary, evaluation metrics,
+        library versions and date.
+    """
+    output_dir = Path(output_dir)
+    data = load_conductivity_data(config.sources)
+    table = data.table
+    summary = _data_summary(table)
+    log.info("training data: %s", summary)
+    report = {
+        "date": _dt.date.today().isoformat(),
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
+        "data": summary,
+        "rejected_rows": int(len(data.rejected)),
+        "versions": library_versions(),
+        "evaluation": {},
+    }
+    if config.evaluate:
+        if "obelix" in set(table["source"]):
+            if progress:
+                print("OBELiX official split (train -> test) ...", flush=True)
+            for extra in (False, True):
+                result = evaluate_obelix_split(config.make_model, table, config.censored_log10_sigma, extra_sources=extra)
+                key = "obelix_split_with_extra_sources" if extra else "obelix_split_obelix_only"
+                report["evaluation"][key] = {k: v for k, v in result.items() if k != "predictions"}
+                if progress:
+                    m = result["all"]
+                    print(f"  {key}: MAE {m['mae']:.3f}, R2 {m['r2']:.3f}, Spearman {m['spearman']:.3f}, "
+                          f"90% coverage {m['coverage90']:.2f}", flush=True)
+        if progress:
+            print(f"grouped {config.cv_folds}-fold CV by chemical system on all {len(table)} labels ...", flush=True)
+        cv = evaluate_grouped_cv(config.make_model, table, config.censored_log10_sigma, config.cv_folds, progress=progress)
+        report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
+        output_dir.mkdir(parents=True, exist_ok=True)
+        cv["predictions"].to_csv(output_dir / "grouped_cv_predictions.csv", index=False, float_format="%.4f")
+
+    if progress:
+        print(f"fitting the final model on all {len(table)} labels ...", flush=True)
+    model = config.make_model().set_params(progress=progress)
+    model.fit(table["formula"].tolist(), training_labels(table, config.censored_log10_sigma), groups=table["group"])
+    model.save(output_dir / CONDUCTIVITY_DIR)
+    (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    return report

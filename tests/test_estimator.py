@@ -1,0 +1,104 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from predictor import CompositionError, ConductivityRegressor, ModelLoadError
+from predictor.estimators import UncertaintyCalibration
+
+
+def test_fit_predict_on_plain_lists(small_model):
+    new = ["Li3YCl6", "Li2.5Y0.5Zr0.5Cl6", "Na3Y0.5Er0.5Cl6"]
+    mean = small_model.predict(new)
+    assert mean.shape == (3,) and np.isfinite(mean).all()
+    mean2, std = small_model.predict(new, return_std=True)
+    np.testing.assert_array_equal(mean, mean2)
+    assert (std > 0).all()
+    lo, hi = small_model.predict_interval(new)
+    assert (lo < mean).all() and (mean < hi).all()
+    # the interval is mean ± z(0.9) std
+    np.testing.assert_allclose(hi - mean, 1.6448536 * std, rtol=1e-6)
+
+
+def test_same_seed_same_predictions(small_set, small_model):
+    formulas, targets = small_set
+    again = ConductivityRegressor(n_members=3, n_estimators=60, calibration_folds=4, random_state=0).fit(formulas, targets)
+    np.testing.assert_array_equal(again.predict(formulas), small_model.predict(formulas))
+
+
+def test_scikit_learn_contract(small_model):
+    copy = clone(small_model)
+    assert copy.get_params() == small_model.get_params()
+    assert not hasattr(copy, "boosters_")
+    with pytest.raises(Exception, match="not fitted"):
+        copy.predict(["LiCl"])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [({"n_members": 0}, "n_members"), ({"learning_rate": 0}, "learning_rate"), ({"coverage": 1.5}, "coverage"),
+     ({"objective": "poisson"}, "objective"), ({"subsample": 0}, "subsample")],
+)
+def test_bad_parameters_are_named(small_set, params, message):
+    formulas, targets = small_set
+    with pytest.raises(ValueError, match=message):
+        ConductivityRegressor(**params).fit(formulas, targets)
+
+
+def test_bad_training_input(small_set):
+    formulas, targets = small_set
+    with pytest.raises(ValueError, match="40 formulas but y has 39"):
+        ConductivityRegressor(n_members=1, n_estimators=5).fit(formulas, targets[:-1])
+    with pytest.raises(CompositionError, match="garbage"):
+        ConductivityRegressor(n_members=1, n_estimators=5).fit(formulas[:-1] + ["garbage"], targets)
+    with pytest.raises(ValueError, match="non-finite"):
+        ConductivityRegressor(n_members=1, n_estimators=5).fit(formulas, targets[:-1] + [float("nan")])
+
+
+def test_save_load_round_trip(small_model, tmp_path):
+    folder = small_model.save(tmp_path / "model")
+    loaded = ConductivityRegressor.load(folder)
+    formulas = ["Li3YCl6", "Li6PS5Cl", "Na2ZrCl6"]
+    for a, b in zip(small_model.predict_distribution(formulas).values(), loaded.predict_distribution(formulas).values()):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert loaded.get_params() == small_model.get_params()
+
+
+def test_load_refuses_tampered_or_incompatible_artifacts(small_model, tmp_path):
+    folder = small_model.save(tmp_path / "model")
+    member = folder / "member_00.txt"
+    member.write_text(member.read_text().replace("tree", "tree ", 1))
+    with pytest.raises(ModelLoadError, match="does not match its hash"):
+        ConductivityRegressor.load(folder)
+
+    folder = small_model.save(tmp_path / "model2")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = 999
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="format 999"):
+        ConductivityRegressor.load(folder)
+
+    with pytest.raises(ModelLoadError, match="manifest.json missing"):
+        ConductivityRegressor.load(tmp_path / "nowhere")
+
+
+def test_calibration_recovers_noise_and_covers():
+    rng = np.random.default_rng(0)
+    residuals = rng.normal(0, 0.5, 2000)
+    calibration = UncertaintyCalibration.fit(residuals, np.zeros(2000), np.ones(2000), coverage=0.9)
+    fresh = rng.normal(0, 0.5, 5000)
+    half = calibration.half_width(np.zeros(5000), np.ones(5000))
+    assert 0.88 < np.mean(np.abs(fresh) <= half) < 0.92
+    assert calibration.std(np.zeros(1), np.ones(1))[0] == pytest.approx(0.5, rel=0.1)
+
+
+def test_calibration_follows_heteroscedastic_spread():
+    rng = np.random.default_rng(1)
+    spread = rng.uniform(0.1, 2.0, 4000)
+    residuals = rng.normal(0, 1.0, 4000) * spread
+    calibration = UncertaintyCalibration.fit(residuals, spread, np.zeros(4000))
+    narrow, wide = calibration.std(np.array([0.2, 1.8]), np.zeros(2))
+    assert wide > 4 * narrow
+    capped = UncertaintyCalibration.fit(residuals, spread, np.zeros(4000), max_std=0.3)
+    assert capped.sigma(np.array([5.0]), np.zeros(1))[0] == pytest.approx(0.3)
