@@ -13,7 +13,7 @@ from pathlib import Path
 EXIT_OK, EXIT_NOTHING_PREDICTED, EXIT_USAGE = 0, 1, 2
 
 DISPLAY_COLUMNS = ["formula", "carrier", "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90",
-                   "sigma_S_cm", "in_domain"]
+                   "sigma_S_cm", "reduction_limit_V", "oxidation_limit_V", "window_reference", "in_domain"]
 
 
 def _read_formulas(args) -> list[str]:
@@ -43,6 +43,10 @@ def _format_table(table) -> str:
     for column in ("log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90"):
         shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.2f}")
     shown["sigma_S_cm"] = shown["sigma_S_cm"].map(lambda v: "" if v != v else f"{v:.2e}")
+    for limit in ("reduction_limit_V", "oxidation_limit_V"):
+        shown[limit] = [
+            "" if v != v else f"{v:.2f} ± {s:.2f}" for v, s in zip(table[limit], table[f"{limit}_std"])
+        ]
     shown["carrier"] = shown["carrier"].fillna("-")
     shown["in_domain"] = [("yes" if ok else "no") if not err else "" for ok, err in zip(table["in_domain"], table["error"])]
     lines = [shown.to_string(index=False)]
@@ -54,7 +58,10 @@ def _format_table(table) -> str:
     if errors:
         lines.append("\nNot predicted:")
         lines += [f"  {e}" for _, e in errors]
-    lines.append("\nlog10_sigma in log10(S/cm) at room temperature; lo90/hi90: calibrated 90 % interval.")
+    lines.append(
+        "\nlog10_sigma in log10(S/cm) at room temperature; lo90/hi90: calibrated 90 % interval.\n"
+        "Window limits in V vs window_reference (thermodynamic, DFT-like), ± one calibrated standard deviation."
+    )
     return "\n".join(lines)
 
 
@@ -96,9 +103,11 @@ def cmd_train(args) -> int:
     except DataNotFoundError as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from predictor.model_card import write_model_card
+    from predictor.model_card import update_readme, write_model_card
 
     write_model_card(output, report)
+    if output.resolve() == models_dir().resolve():
+        update_readme(report)
     print(f"models written to {output}")
     return EXIT_OK
 
@@ -112,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("predict", help="predict formulas given as arguments or in a CSV file",
-                       description="Predict log10 conductivity (S/cm) with calibrated 90 %% intervals.")
+                       description="Predict log10 conductivity (S/cm) and the electrochemical window (V) "
+                                   "with calibrated uncertainties.")
     p.add_argument("formulas", nargs="*", help='formulas, e.g. Li3YCl6 "Li2.5Y0.5Zr0.5Cl6"')
     p.add_argument("-i", "--input", help="CSV file with a formula column")
     p.add_argument("--column", default="formula", help="name of the formula column of --input (default: formula)")

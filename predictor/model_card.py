@@ -1,8 +1,18 @@
-"""The model card (``models/README.md``), written from the training report."""
+"""The model card (``models/README.md``) and the README's metrics section, from the training report.
+
+``predictor train`` writes both; ``python -m predictor.model_card`` rewrites them from an
+existing ``models/metrics.json`` without retraining.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+
+from predictor.paths import REPO_ROOT, models_dir
+
+README_MARKERS = ("<!-- metrics:begin -->", "<!-- metrics:end -->")
 
 _SPLIT_TITLES = {
     "obelix_split_obelix_only": "OBELiX official split, trained on OBELiX train only",
@@ -11,8 +21,9 @@ _SPLIT_TITLES = {
 
 
 def _row(name: str, m: dict) -> str:
+    literal = f" ({m['coverage90_literal']:.3f})" if "coverage90_literal" in m else ""
     return (f"| {name} | {m['n']} | {m['mae']:.3f} | {m['rmse']:.3f} | {m['r2']:.3f} | {m['spearman']:.3f} | "
-            f"{m.get('coverage90', float('nan')):.3f} | {m.get('interval_width90', float('nan')):.2f} |")
+            f"{m.get('coverage90', float('nan')):.3f}{literal} | {m.get('interval_width90', float('nan')):.2f} |")
 
 
 def metrics_table(report: dict) -> str:
@@ -32,16 +43,36 @@ def metrics_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def window_metrics_table(report: dict) -> str:
+    """Markdown table of the held-out window metrics (V) of a training report."""
+    cv = report.get("evaluation", {}).get("window_grouped_cv")
+    if not cv:
+        return "(not evaluated)"
+    lines = ["| limit | held-out rows | n | MAE (V) | RMSE (V) | R² | Spearman | 90 % coverage | 90 % width (V) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for limit in ("reduction_limit_V", "oxidation_limit_V"):
+        for subset, m in cv[limit].items():
+            lines.append(_row(f"{limit} | {subset}", m))
+    return "\n".join(lines)
+
+
 def write_model_card(folder: Path, report: dict) -> Path:
     data, versions = report["data"], report["versions"]
     per_source = ", ".join(f"{k} {v}" for k, v in data["rows_per_source"].items())
-    text = f"""# Model card: predictor conductivity model
+    window_data = report.get("window_data", {})
+    window_summary = (f"{window_data.get('rows', 0)} compositions ("
+                      + ", ".join(f"{k} {v}" for k, v in window_data.get("rows_per_source", {}).items())
+                      + f"; {window_data.get('na_rows', 0)} Na)")
+    window_table = window_metrics_table(report)
+    text = f"""# Model card: predictor conductivity and window models
 
 Written by `predictor train` on {report['date']}. Do not edit by hand: retrain instead.
 
 ## What it predicts
-Room-temperature ionic conductivity, log10 of sigma in S/cm, from the composition alone, with a
-calibrated standard deviation and 90 % interval, and an applicability-domain flag.
+From the composition alone: room-temperature ionic conductivity (log10 of sigma in S/cm) with a
+calibrated standard deviation and 90 % interval, the reduction and oxidation limits of the
+electrochemical window (V vs Li+/Li or Na+/Na) with calibrated standard deviations, and an
+applicability-domain flag.
 
 ## Model
 A bag of LightGBM models (Huber loss, random split thresholds) on 160 composition descriptors
@@ -57,15 +88,29 @@ log10 sigma = {report['config']['censored_log10_sigma']}.
 unusable formulas and were left out (listed by `predictor.loaders.combined.load_conductivity_data().rejected`).
 
 ## Held-out metrics
-Test labels below detection keep OBELiX's convention (log10 sigma = -15) in the "all test
-entries" rows.
+Labels below detection keep OBELiX's convention (log10 sigma = -15) for MAE, RMSE, R² and
+Spearman. Coverage counts an interval as covering such a label when its lower bound reaches
+below the detection bound; in brackets, the coverage taking -15 literally. MAE and coverage in
+log10(S/cm) units; width: mean width of the 90 % interval.
 
 {metrics_table(report)}
 
+## Electrochemical window model
+Reduction and oxidation limits (V vs Li+/Li or Na+/Na), one bagged LightGBM model each on the
+same descriptors, uncertainty calibrated the same way. Labels: {window_summary}. Published DFT
+grand-potential windows of the curated dataset take precedence over the thermodynamic windows
+generated from the Materials Project table (`datasets/thermodynamic_windows.csv`). Held-out:
+grouped 5-fold CV by chemical system; "published" rows are the published DFT windows in the
+held-out folds.
+
+{window_table}
+
 ## Files
-`conductivity/`: LightGBM text models, `domain.npz` (no pickles), `estimator.json`, and
-`manifest.json` with SHA-256 hashes checked on load. `metrics.json`: this report as data.
-`grouped_cv_predictions.csv`: out-of-fold predictions.
+`conductivity/`, `windows/reduction_limit_V/`, `windows/oxidation_limit_V/`: LightGBM text
+models, `domain.npz` (no pickles), `estimator.json`, and `manifest.json` with SHA-256 hashes
+checked on load. `metrics.json`: this report as data. `grouped_cv_predictions.csv` and
+`window_cv_predictions.csv` (written by training, not committed: they hold third-party labels):
+out-of-fold predictions.
 
 ## Versions
 {', '.join(f'{k} {v}' for k, v in versions.items())}
@@ -73,3 +118,34 @@ entries" rows.
     path = Path(folder) / "README.md"
     path.write_text(text)
     return path
+
+
+def update_readme(report: dict, readme: Path = REPO_ROOT / "README.md") -> None:
+    """Replace the metrics section of the top-level README (between its markers)."""
+    if not readme.is_file():
+        return
+    text = readme.read_text()
+    begin, end = README_MARKERS
+    if begin not in text or end not in text:
+        return
+    section = (
+        f"{begin}\nMeasured by `predictor train` on {report['date']} (held-out data only; the model card\n"
+        "[`models/README.md`](models/README.md) has the details and the data summary).\n\n"
+        "Conductivity, log10(S/cm):\n\n"
+        f"{metrics_table(report)}\n\n"
+        "Electrochemical window, V (grouped 5-fold CV by chemical system; `published_halides`: published\n"
+        "DFT windows of halides in the held-out folds):\n\n"
+        f"{window_metrics_table(report)}\n{end}"
+    )
+    readme.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S))
+
+
+def main() -> None:
+    folder = models_dir()
+    report = json.loads((folder / "metrics.json").read_text())
+    print(f"wrote {write_model_card(folder, report)}")
+    update_readme(report)
+
+
+if __name__ == "__main__":
+    main()

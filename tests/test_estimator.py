@@ -86,19 +86,28 @@ def test_load_refuses_tampered_or_incompatible_artifacts(small_model, tmp_path):
 def test_calibration_recovers_noise_and_covers():
     rng = np.random.default_rng(0)
     residuals = rng.normal(0, 0.5, 2000)
-    calibration = UncertaintyCalibration.fit(residuals, np.zeros(2000), np.ones(2000), coverage=0.9)
+    calibration = UncertaintyCalibration.fit(residuals, np.zeros(2000), np.ones(2000), np.zeros(2000), coverage=0.9)
     fresh = rng.normal(0, 0.5, 5000)
-    half = calibration.half_width(np.zeros(5000), np.ones(5000))
+    half = calibration.half_width(np.zeros(5000), np.ones(5000), np.zeros(5000))
     assert 0.88 < np.mean(np.abs(fresh) <= half) < 0.92
-    assert calibration.std(np.zeros(1), np.ones(1))[0] == pytest.approx(0.5, rel=0.1)
+    assert calibration.std(np.zeros(1), np.ones(1), np.zeros(1))[0] == pytest.approx(0.5, rel=0.1)
 
 
 def test_calibration_follows_heteroscedastic_spread():
     rng = np.random.default_rng(1)
     spread = rng.uniform(0.1, 2.0, 4000)
     residuals = rng.normal(0, 1.0, 4000) * spread
-    calibration = UncertaintyCalibration.fit(residuals, spread, np.zeros(4000))
-    narrow, wide = calibration.std(np.array([0.2, 1.8]), np.zeros(2))
+    calibration = UncertaintyCalibration.fit(residuals, spread, np.zeros(4000), np.zeros(4000))
+    narrow, wide = calibration.std(np.array([0.2, 1.8]), np.zeros(2), np.zeros(2))
     assert wide > 4 * narrow
-    capped = UncertaintyCalibration.fit(residuals, spread, np.zeros(4000), max_std=0.3)
-    assert capped.sigma(np.array([5.0]), np.zeros(1))[0] == pytest.approx(0.3)
+    capped = UncertaintyCalibration.fit(residuals, spread, np.zeros(4000), np.zeros(4000), max_std=0.3)
+    assert capped.sigma(np.array([5.0]), np.zeros(1), np.zeros(1))[0] == pytest.approx(0.3)
+
+
+def test_calibration_widens_below_the_reference_level():
+    rng = np.random.default_rng(2)
+    mean = rng.uniform(-10, -2, 4000)
+    residuals = rng.normal(0, 1.0, 4000) * np.where(mean < -6, 2.0, 0.5)
+    calibration = UncertaintyCalibration.fit(residuals, np.zeros(4000), np.zeros(4000), mean)
+    fast, slow = calibration.std(np.zeros(2), np.zeros(2), np.array([-3.0, -9.0]))
+    assert slow > 2.5 * fast

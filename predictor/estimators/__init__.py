@@ -2,5 +2,6 @@
 
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.estimators.gbm import ConductivityRegressor, GBMRegressor
+from predictor.estimators.window import WindowRegressor
 
-__all__ = ["ConductivityRegressor", "GBMRegressor", "UncertaintyCalibration"]
+__all__ = ["ConductivityRegressor", "GBMRegressor", "UncertaintyCalibration", "WindowRegressor"]

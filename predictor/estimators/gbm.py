@@ -68,7 +68,8 @@ class GBMRegressor(RegressorMixin, BaseEstimator):
         L2 regularisation of leaf values.
     calibration_folds : int, default=5
         Folds of the grouped (by chemical system) cross-validation whose out-of-fold
-        residuals calibrate the uncertainty; 0 or 1 disables calibration (std is then NaN).
+        residuals calibrate the uncertainty; 0 or 1, or fewer than 10 training compositions,
+        disables calibration (std and interval are then NaN).
     coverage : float, default=0.9
         Nominal coverage of :meth:`predict_interval`.
     feature_sets : tuple of str, default=("magpie", "stoichiometry", "halide")
@@ -236,16 +237,19 @@ class GBMRegressor(RegressorMixin, BaseEstimator):
         return list(KFold(n_splits=k, shuffle=True, random_state=self.random_state).split(np.zeros(n)))
 
     def _calibrate(self, features, y, elements, folds) -> UncertaintyCalibration:
-        residual, spread, distance = (np.zeros(len(y)) for _ in range(3))
+        residual, spread, distance, mean = (np.zeros(len(y)) for _ in range(4))
         for fold, (train, held) in enumerate(folds):
             boosters = self._fit_bag(features[train], y[train], int(self.random_state) + 1000 * (fold + 1))
             predictions = np.stack([b.predict(features[held]) for b in boosters])
-            residual[held] = y[held] - predictions.mean(axis=0)
+            mean[held] = predictions.mean(axis=0)
+            residual[held] = y[held] - mean[held]
             spread[held] = predictions.std(axis=0)
             domain = ApplicabilityDomain().fit(features[train], [elements[i] for i in train])
             distance[held] = domain.distance(features[held])
         self.oof_residuals_ = residual
-        return UncertaintyCalibration.fit(residual, spread, distance, coverage=self.coverage, max_std=float(np.std(y)))
+        return UncertaintyCalibration.fit(
+            residual, spread, distance, mean, coverage=self.coverage, max_std=float(np.std(y))
+        )
 
     # -- prediction ----------------------------------------------------------------------
     def _features(self, X) -> tuple[np.ndarray, list]:
@@ -273,8 +277,8 @@ class GBMRegressor(RegressorMixin, BaseEstimator):
         if self.calibration_ is None:
             std = half = np.full(len(mean), np.nan)
         else:
-            std = self.calibration_.std(spread, distance)
-            half = self.calibration_.half_width(spread, distance)
+            std = self.calibration_.std(spread, distance, mean)
+            half = self.calibration_.half_width(spread, distance, mean)
         return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "ensemble_std": spread, "distance": distance}
 
     def predict_distribution(self, X) -> dict[str, np.ndarray]:

@@ -3,8 +3,9 @@
 Read with the ``obelix-data`` package's own loader from ``<data dir>/obelix``. Entries measured
 below the detection limit are written ``<1E-10`` (36 entries) or ``<1E-8`` (1 entry) in the
 source; the loader maps both to ``censored_sigma_S_cm`` (default 1e-15 S/cm, the value OBELiX's
-own benchmarks use, i.e. log10 sigma = -15) and marks them ``censored=True`` so that training
-and evaluation can treat them explicitly.
+own benchmarks use, i.e. log10 sigma = -15), marks them ``censored=True`` and keeps the bound
+itself in ``censor_bound_log10`` (-10 or -8), so that training and evaluation can treat them
+explicitly.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def load_obelix(censored_sigma_S_cm: float = OBELIX_CENSORED_SIGMA_S_CM) -> pd.D
     pandas.DataFrame
         Columns ``formula``, ``log10_sigma`` (log10 S/cm), ``T_C`` (NaN: reported as room
         temperature), ``source`` ("obelix"), ``doi``, ``split`` ("train"/"test"), ``censored``,
+        ``censor_bound_log10`` (log10 of the detection bound of censored entries, else NaN),
         ``obelix_id``, ``family``, ``space_group``.
     """
     folder = data_file("obelix")
@@ -45,7 +47,8 @@ def load_obelix(censored_sigma_S_cm: float = OBELIX_CENSORED_SIGMA_S_CM) -> pd.D
     from obelix import OBELiX
 
     raw = pd.read_csv(folder / "all.csv", index_col="ID", dtype={_SIGMA_COLUMN: str})
-    censored_ids = raw.index[raw[_SIGMA_COLUMN].str.startswith("<")]
+    text = raw[_SIGMA_COLUMN].fillna("")
+    bounds = text[text.str.startswith("<")].str.lstrip("<").astype(float)
 
     dataset = OBELiX(str(folder), no_cifs=True, unspecified_low_value=censored_sigma_S_cm)
     frame = dataset.dataframe
@@ -60,7 +63,8 @@ def load_obelix(censored_sigma_S_cm: float = OBELIX_CENSORED_SIGMA_S_CM) -> pd.D
             "source": "obelix",
             "doi": frame["DOI"].fillna("").astype(str),
             "split": ["test" if i in test_ids else "train" for i in frame.index],
-            "censored": frame.index.isin(censored_ids),
+            "censored": frame.index.isin(bounds.index),
+            "censor_bound_log10": np.log10(bounds.reindex(frame.index).to_numpy()),
             "obelix_id": frame.index.astype(str),
             "family": frame["Family"].fillna("").astype(str),
             "space_group": frame["Space group"].fillna("").astype(str),

@@ -1,0 +1,80 @@
+"""Regressor of the electrochemical stability window: reduction and oxidation limits.
+
+One :class:`GBMRegressor` per limit, on the same composition descriptors as the conductivity
+model, each with its own calibrated uncertainty. Limits are in V vs the metal of the mobile
+ion (Li+/Li or Na+/Na).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from predictor.errors import ModelLoadError
+from predictor.estimators.gbm import GBMRegressor
+
+LIMITS = ("reduction_limit_V", "oxidation_limit_V")
+
+
+class WindowLimitRegressor(GBMRegressor):
+    """Gradient-boosted regressor of one window limit, in V vs Li+/Li or Na+/Na."""
+
+    target_name = "limit_V"
+    target_unit = "V"
+
+
+class WindowRegressor:
+    """Predicts both limits of the electrochemical window with calibrated uncertainty.
+
+    Parameters
+    ----------
+    **params
+        Keyword arguments of :class:`GBMRegressor`, used for both limits.
+    """
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit(self, X, reduction_limit_V, oxidation_limit_V, groups=None) -> "WindowRegressor":
+        """Fit both limits.
+
+        Parameters
+        ----------
+        X : sequence of str or Composition, length n_samples
+        reduction_limit_V, oxidation_limit_V : array-like, shape (n_samples,), unit V
+        groups : sequence, optional
+            Calibration groups (default: chemical systems).
+        """
+        targets = {"reduction_limit_V": reduction_limit_V, "oxidation_limit_V": oxidation_limit_V}
+        self.models_ = {
+            limit: WindowLimitRegressor(**self.params).fit(X, targets[limit], groups=groups) for limit in LIMITS
+        }
+        return self
+
+    def predict_from_features(self, features: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        """Per limit, the dict of :meth:`GBMRegressor.predict_from_features` (V)."""
+        return {limit: model.predict_from_features(features) for limit, model in self.models_.items()}
+
+    def predict_distribution(self, X) -> dict[str, dict[str, np.ndarray]]:
+        return {limit: model.predict_distribution(X) for limit, model in self.models_.items()}
+
+    @property
+    def feature_sets(self) -> tuple[str, ...]:
+        return tuple(self.models_[LIMITS[0]].feature_sets)
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        for limit, model in self.models_.items():
+            model.save(folder / limit)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "WindowRegressor":
+        folder = Path(folder)
+        regressor = cls()
+        regressor.models_ = {limit: WindowLimitRegressor.load(folder / limit) for limit in LIMITS}
+        if len({m.feature_sets for m in regressor.models_.values()}) != 1:
+            raise ModelLoadError(f"{folder}: the two limit models use different descriptor sets")
+        regressor.params = regressor.models_[LIMITS[0]].get_params()
+        return regressor
