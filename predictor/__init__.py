@@ -1,19 +1,29 @@
-"""predictor: ionic conductivity and electrochemical window of solid electrolytes from composition."""
+"""predictor: ionic conductivity and electrochemical window of solid electrolytes from composition.
 
-from predictor.composition import parse_formula
-from predictor.errors import CompositionError, DataNotFoundError, ModelLoadError, PredictorError
-from predictor.estimators import ConductivityRegressor
-from predictor.predictor import Predictor
+The public names are imported on first use, so that ``predictor --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CompositionError",
-    "ConductivityRegressor",
-    "DataNotFoundError",
-    "ModelLoadError",
-    "Predictor",
-    "PredictorError",
-    "parse_formula",
-    "__version__",
-]
+_PUBLIC = {
+    "CompositionError": "predictor.errors",
+    "DataNotFoundError": "predictor.errors",
+    "ModelLoadError": "predictor.errors",
+    "PredictorError": "predictor.errors",
+    "parse_formula": "predictor.composition",
+    "ConductivityRegressor": "predictor.estimators",
+    "WindowRegressor": "predictor.estimators",
+    "Predictor": "predictor.predictor",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'predictor' has no attribute {name!r}")

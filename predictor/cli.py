@@ -91,13 +91,14 @@ def cmd_predict(args) -> int:
 def cmd_train(args) -> int:
     from predictor.errors import DataNotFoundError
     from predictor.paths import models_dir
-    from predictor.training import TrainConfig, train
+    from predictor.training import CONDUCTIVITY_DIR, TrainConfig, train
 
     output = Path(args.output) if args.output else models_dir()
-    config = TrainConfig(
-        sources=tuple(args.sources), cv_folds=args.cv_folds, evaluate=not args.no_evaluate,
-        model_params={"random_state": args.seed},
-    )
+    settings = {"sources": tuple(args.sources), "cv_folds": args.cv_folds, "evaluate": not args.no_evaluate}
+    if args.quick:
+        config = TrainConfig.quick(**settings)
+    else:
+        config = TrainConfig(**settings, model_params={"random_state": args.seed})
     try:
         report = train(config, output, progress=True)
     except DataNotFoundError as exc:
@@ -109,6 +110,19 @@ def cmd_train(args) -> int:
     if output.resolve() == models_dir().resolve():
         update_readme(report)
     print(f"models written to {output}")
+
+    import os
+
+    from predictor.estimators import ConductivityRegressor
+    from predictor.tracking import log_training_run, save_pyfunc_model, tracking_uri
+
+    save_pyfunc_model(output)
+    if args.no_tracking:
+        os.environ["PREDICTOR_TRACKING"] = "off"
+    model = ConductivityRegressor.load(output / CONDUCTIVITY_DIR)
+    run_id = log_training_run(report, output, model.feature_importances(), model.feature_labels_)
+    if run_id:
+        print(f"MLflow run {run_id} logged to {tracking_uri()}")
     return EXIT_OK
 
 
@@ -131,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help="model folder (default: the shipped models/)")
     p.set_defaults(func=cmd_predict)
 
-    from predictor.loaders.combined import SOURCES
+    from predictor.loaders import SOURCES
 
     t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
                        description="Evaluate (OBELiX split, grouped CV), fit on all data, write the model folder.")
@@ -140,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cv-folds", type=int, default=5, help="folds of the grouped cross-validation (default: 5)")
     t.add_argument("--no-evaluate", action="store_true", help="skip the held-out evaluation")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    t.add_argument("--quick", action="store_true", help="small models (seconds, for trying things out and tests)")
+    t.add_argument("--no-tracking", action="store_true", help="do not log the run to MLflow")
     t.set_defaults(func=cmd_train)
     return parser
 

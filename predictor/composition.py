@@ -17,7 +17,8 @@ from predictor.errors import CompositionError
 MOBILE_IONS = ("Li", "Na")
 HALOGENS = ("F", "Cl", "Br", "I")
 #: Non-halogen anions that define the mixed-anion families.
-CO_ANIONS = {"O": "oxyhalide", "N": "nitride-halide", "S": "sulfide-halide", "Se": "sulfide-halide"}
+CO_ANIONS = {"O": "oxyhalide", "N": "nitride-halide", "S": "sulfide-halide", "Se": "sulfide-halide",
+             "Te": "sulfide-halide"}
 
 MAX_FORMULA_LENGTH = 200
 MAX_ELEMENTS = 12
@@ -90,7 +91,7 @@ def parse_formula(formula: object) -> Composition:
 
     amounts = composition.get_el_amt_dict()
     written = set(_SYMBOL.findall(text))
-    missing = sorted(s for s in written if Element.is_valid_symbol(s) and s not in amounts)
+    missing = sorted(s for s in written - {"D", "T"} if Element.is_valid_symbol(s) and s not in amounts)
     if missing:
         raise CompositionError(formula, f"zero amount of {', '.join(missing)}")
     for symbol, amount in amounts.items():

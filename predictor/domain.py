@@ -34,6 +34,7 @@ class ApplicabilityDomain:
         scale = np.nanstd(features, axis=0)
         self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         self.reference_ = self._standardise(features).astype(np.float32)
+        self._nn = None
         self.elements_ = sorted(set().union(*elements)) if elements else []
         k = min(self.n_neighbors, len(features) - 1)
         if k >= 1:

@@ -140,7 +140,7 @@ def evaluate_grouped_cv(
         ``per_fold`` (list of metric dicts) and ``predictions`` (out-of-fold DataFrame).
     """
     y = training_labels(table, censored_log10_sigma)
-    mean, lo, hi = (np.full(len(table), np.nan) for _ in range(3))
+    mean, std, lo, hi = (np.full(len(table), np.nan) for _ in range(4))
     per_fold = []
     folds = list(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]))
     for k, (train, held) in enumerate(folds, start=1):
@@ -148,7 +148,8 @@ def evaluate_grouped_cv(
         part = table.iloc[train]
         model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
         prediction, metrics = _score(model, table.iloc[held], y[held])
-        mean[held], lo[held], hi[held] = prediction["mean"], prediction["lo"], prediction["hi"]
+        mean[held], std[held] = prediction["mean"], prediction["std"]
+        lo[held], hi[held] = prediction["lo"], prediction["hi"]
         per_fold.append(metrics)
         if progress:
             print(f"  fold {k}/{n_splits}: MAE {metrics['mae']:.3f}, coverage {metrics.get('coverage90', float('nan')):.2f}", flush=True)
@@ -158,11 +159,13 @@ def evaluate_grouped_cv(
         "per_fold": per_fold,
         "predictions": pd.DataFrame(
             {"formula": table["formula"].to_numpy(), "source": table["source"].to_numpy(), "observed": y,
-             "predicted": mean, "lo90": lo, "hi90": hi}
+             "predicted": mean, "std": std, "lo90": lo, "hi90": hi}
         ),
     }
     if halide.sum() > 2:
-        result["halides"] = regression_metrics(y[halide], mean[halide], lo[halide], hi[halide])
+        result["halides"] = regression_metrics(
+            y[halide], mean[halide], lo[halide], hi[halide], _censor_bounds(table)[halide]
+        )
     return result
 
 

@@ -60,6 +60,12 @@ class TrainConfig:
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05}
     )
 
+    @classmethod
+    def quick(cls, **overrides) -> "TrainConfig":
+        """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
+        small = {"n_members": 2, "n_estimators": 60, "random_state": 0}
+        return cls(**{"model_params": dict(small), "window_params": dict(small), **overrides})
+
     def make_model(self) -> ConductivityRegressor:
         return ConductivityRegressor(**self.model_params)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pandas as pd
 import pytest
@@ -140,15 +139,13 @@ def test_phase_diagram_is_cached_per_chemical_system():
     assert ThermodynamicWindow().diagrams.energy_table is window.diagrams.energy_table
 
 
-def test_batch_of_one_thousand_is_fast(window):
+def test_batch_of_one_thousand_uses_few_diagrams(window):
     formulas = [f"Li{3 - x:.3f}Y{1 - x:.3f}Zr{x:.3f}Cl6" for x in (0.001 * i for i in range(1, 500))]
     formulas += [f"Li3Y{1 - x:.3f}In{x:.3f}Cl6" for x in (0.001 * i for i in range(1, 502))]
-    window.compute("Li3YCl6")  # energy table loaded outside the timing
-    start = time.perf_counter()
+    builds = window.diagrams.builds
     frame = window.compute_many(formulas, progress=False)
-    elapsed = time.perf_counter() - start
     assert len(frame) == 1000 and (frame["error"] == "").all()
-    assert elapsed < 30.0
+    assert window.diagrams.builds - builds <= 2  # one phase diagram per chemical system, not per row
 
 
 def test_experimental_only_without_data_directory(monkeypatch, tmp_path):

@@ -16,6 +16,12 @@ scores |r| / sigma gives the factor q such that m ± q·sigma covers the request
 held-out points (finite-sample corrected quantile). The reported standard deviation is
 q·sigma / z, with z the normal quantile of the same coverage, so that m ± z·std is that interval.
 
+The noise term has a floor, ``min_noise_std``: the label noise of repeated measurements of
+one composition (~0.4 log10 units for conductivities, say the halide reviews), which the
+held-out residuals of other chemical systems cannot reveal and which a new measurement of even a
+training composition will show. The level term is used only where it is meaningful
+(conductivity), ``level_term=False`` fixes it at zero.
+
 Far from the training data the distance term grows without bound; sigma is capped at the
 standard deviation of the training targets (``max_std``), the spread a model that knows nothing
 about a composition would honestly report.
@@ -62,7 +68,8 @@ class UncertaintyCalibration:
 
     @classmethod
     def fit(
-        cls, residuals, ensemble_std, distance, mean, coverage: float = 0.9, max_std: float = float("inf")
+        cls, residuals, ensemble_std, distance, mean, coverage: float = 0.9, max_std: float = float("inf"),
+        min_noise_std: float = 0.0, level_term: bool = True,
     ) -> "UncertaintyCalibration":
         """Fit the variance model by maximum likelihood, then the conformal factor.
 
@@ -75,6 +82,10 @@ class UncertaintyCalibration:
         coverage : float, default=0.9
         max_std : float, default=inf
             Cap on sigma (target units), normally the standard deviation of the training targets.
+        min_noise_std : float, default=0
+            Floor of the noise term (target units).
+        level_term : bool, default=True
+            Fit the level term; False fixes it at zero.
         """
         r, s, d, m = (np.asarray(a, dtype=float) for a in (residuals, ensemble_std, distance, mean))
         if len(r) < 5:
@@ -82,9 +93,15 @@ class UncertaintyCalibration:
         if not 0 < coverage < 1:
             raise ValueError(f"coverage={coverage} must be between 0 and 1")
 
+        def unpack(params):
+            b = np.sqrt(min_noise_std**2 + np.exp(2 * params[0]))
+            a, c = np.exp(params[1:3])
+            e = np.exp(params[3]) if level_term else 0.0
+            return b, a, c, e, (params[4] if level_term else 0.0)
+
         def variance(params):
-            b, a, c, e = np.exp(params[:4])
-            return b**2 + (a * s) ** 2 + (c * d) ** 2 + (e * np.maximum(0.0, params[4] - m)) ** 2
+            b, a, c, e, reference = unpack(params)
+            return b**2 + (a * s) ** 2 + (c * d) ** 2 + (e * np.maximum(0.0, reference - m)) ** 2
 
         def negative_log_likelihood(params):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -95,13 +112,13 @@ class UncertaintyCalibration:
         start = np.array([np.log(max(np.std(r), 1e-3)), 0.0, np.log(0.1), np.log(0.1), np.median(m)])
         fitted = minimize(negative_log_likelihood, start, method="Nelder-Mead",
                           options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-6})
-        b, a, c, e = np.exp(fitted.x[:4])
+        b, a, c, e, reference = unpack(fitted.x)
         sigma = np.minimum(np.sqrt(variance(fitted.x)), max_std)
         scores = np.abs(r) / sigma
         level = min(1.0, np.ceil((len(r) + 1) * coverage) / len(r))
         q = float(np.quantile(scores, level, method="higher"))
         return cls(noise_std=float(b), ensemble_scale=float(a), distance_scale=float(c), level_scale=float(e),
-                   level_reference=float(fitted.x[4]), conformal_quantile=q, coverage=coverage, max_std=float(max_std))
+                   level_reference=float(reference), conformal_quantile=q, coverage=coverage, max_std=float(max_std))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -22,6 +22,8 @@ class WindowLimitRegressor(GBMRegressor):
 
     target_name = "limit_V"
     target_unit = "V"
+    #: Spread between published DFT windows of one composition (different phase diagrams).
+    default_noise_floor = 0.1
 
 
 class WindowRegressor:

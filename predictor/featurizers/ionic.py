@@ -7,7 +7,7 @@ here are fixed and cheap:
 
 - halogens are -1; O, S, Se, Te are -2 (S, Se, Te are cations when O is present, as in
   sulfates); N and P are -3 unless O or another chalcogen is present (nitrates, phosphates);
-  H is +1 with O (hydroxides) and -1 otherwise (hydrides, borohydrides);
+  H is +1 with O or N (hydroxides, amides, ammonium) and -1 otherwise (hydrides, borohydrides);
 - alkali metals are +1 and alkaline-earth metals +2;
 - the remaining cations are the *framework* cations. Their mean oxidation state comes from
   charge balance; a single framework element takes that value, several take each element's
@@ -53,7 +53,7 @@ def _anion_state(symbol: str, present: set[str]) -> int | None:
     if symbol in PNICTOGEN_ANIONS:
         return None if present & set(CHALCOGENS) else -3
     if symbol == "H":
-        return None if "O" in present else -1
+        return None if present & {"O", "N"} else -1
     return None
 
 

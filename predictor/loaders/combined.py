@@ -22,10 +22,10 @@ import pandas as pd
 
 from predictor.composition import anion_family, mobile_ion, parse_formula
 from predictor.errors import CompositionError, DataNotFoundError
+from predictor.loaders import SOURCES
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("obelix", "curated", "liiondb")
 COLUMNS = [
     "formula", "reduced_formula", "carrier", "anion_family", "log10_sigma", "T_C",
     "source", "doi", "group", "composition_key", "split", "censored",

@@ -1,0 +1,131 @@
+"""Experiment tracking and model registry with MLflow. The only module that imports mlflow.
+
+Tracking store: ``$MLFLOW_TRACKING_URI`` when set, otherwise a SQLite file ``mlflow.db`` at
+the repository root (embedded, no server), with run artifacts in ``mlartifacts/`` beside it.
+``PREDICTOR_TRACKING=off`` turns tracking off; training works the same without it.
+
+Every ``predictor train`` run logs its configuration, data version (hash and row counts per
+source), library versions, held-out metrics, diagnostic plots, the model card, and the predictor
+as a ``pyfunc`` model registered as :data:`REGISTERED_MODEL`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from predictor.paths import REPO_ROOT
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "predictor-gbm"
+REGISTERED_MODEL = "halide-electrolyte-predictor"
+PYFUNC_DIR = "mlflow_predictor"
+SERVING_CODE = Path(__file__).with_name("serving.py")
+INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
+MODEL_PARTS = ("conductivity", "windows")
+
+
+def tracking_enabled() -> bool:
+    return os.environ.get("PREDICTOR_TRACKING", "on").lower() not in ("off", "0", "false", "no")
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+
+
+def _experiment_id(mlflow) -> str:
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None if os.environ.get("MLFLOW_TRACKING_URI") else (REPO_ROOT / "mlartifacts").as_uri()
+    return mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+
+
+def _flatten(prefix: str, value, out: dict) -> dict:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    elif isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and np.isfinite(value):
+        out[prefix] = float(value)
+    return out
+
+
+def _staged_models(models_folder: Path, into: Path) -> Path:
+    """Copy only the model parts (not plots, CSVs or an older MLflow folder) for logging."""
+    staged = into / "models"
+    for part in MODEL_PARTS:
+        shutil.copytree(models_folder / part, staged / part)
+    return staged
+
+
+def save_pyfunc_model(models_folder: Path) -> Path:
+    """Write the MLflow model folder ``<models_folder>/mlflow_predictor``.
+
+    Its artifacts are relative links to the model parts beside it, so the shipped models are
+    stored once in git yet ``mlflow models serve -m models/mlflow_predictor`` and
+    ``mlflow.pyfunc.load_model`` work on a fresh clone.
+    """
+    import mlflow
+
+    models_folder = Path(models_folder)
+    target = models_folder / PYFUNC_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.pyfunc.save_model(
+            path=str(target), python_model=str(SERVING_CODE),
+            artifacts={"models": str(_staged_models(models_folder, Path(tmp)))}, input_example=INPUT_EXAMPLE,
+        )
+    linked = target / "artifacts" / "models"
+    for part in MODEL_PARTS:
+        shutil.rmtree(linked / part)
+        (linked / part).symlink_to(Path("..", "..", "..", part), target_is_directory=True)
+    return target
+
+
+def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, labels: list[str]) -> str | None:
+    """Log one training run and register its predictor; returns the run id (None when off)."""
+    if not tracking_enabled():
+        return None
+    import mlflow
+
+    from predictor.plots import save_diagnostics
+
+    mlflow.set_tracking_uri(tracking_uri())
+    models_folder = Path(models_folder)
+    with mlflow.start_run(experiment_id=_experiment_id(mlflow), run_name=f"predictor train {report['date']}") as run:
+        config = report["config"]
+        mlflow.log_params({k: str(v) for k, v in config.items() if k not in ("model_params", "window_params")})
+        mlflow.log_params({f"model.{k}": v for k, v in config["model_params"].items()})
+        mlflow.log_params({f"window_model.{k}": v for k, v in config["window_params"].items()})
+        data = report["data"]
+        mlflow.set_tags({"data.table_hash": data["table_hash"], "model_family": "gradient-boosted",
+                         **{f"version.{k}": v for k, v in report["versions"].items()}})
+        mlflow.log_metrics({f"data.rows.{k}": v for k, v in data["rows_per_source"].items()} | {"data.rows": data["rows"]})
+        evaluation = copy.deepcopy(report["evaluation"])
+        folds = evaluation.get("grouped_cv", {}).pop("per_fold", [])
+        mlflow.log_metrics(_flatten("", evaluation, {}))
+        for step, fold in enumerate(folds):
+            mlflow.log_metrics({f"grouped_cv.fold.{k}": v for k, v in _flatten("", fold, {}).items()}, step=step)
+        predictions = models_folder / "grouped_cv_predictions.csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            if predictions.is_file():
+                save_diagnostics(pd.read_csv(predictions), labels, gains, Path(tmp) / "plots")
+                mlflow.log_artifacts(str(Path(tmp) / "plots"), artifact_path="plots")
+            for name in ("metrics.json", "README.md"):
+                if (models_folder / name).is_file():
+                    mlflow.log_artifact(str(models_folder / name))
+            mlflow.pyfunc.log_model(
+                name="predictor", python_model=str(SERVING_CODE),
+                artifacts={"models": str(_staged_models(models_folder, Path(tmp)))},
+                input_example=INPUT_EXAMPLE, registered_model_name=REGISTERED_MODEL,
+            )
+    log.info("MLflow run %s logged to %s", run.info.run_id, tracking_uri())
+    return run.info.run_id
