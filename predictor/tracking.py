@@ -90,6 +90,25 @@ def save_pyfunc_model(models_folder: Path) -> Path:
     return target
 
 
+def log_notebook_run(run_name: str, params: dict, metrics: dict, figures: dict | None = None) -> str | None:
+    """Log a run from a notebook: parameters, metrics (nested dicts are flattened) and figures.
+
+    Returns the run id, or None when tracking is off.
+    """
+    if not tracking_enabled():
+        return None
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    with mlflow.start_run(experiment_id=_experiment_id(mlflow), run_name=run_name) as run:
+        mlflow.set_tag("source", "notebook")
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics(_flatten("", metrics, {}))
+        for name, figure in (figures or {}).items():
+            mlflow.log_figure(figure, f"plots/{name}")
+    return run.info.run_id
+
+
 def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, labels: list[str]) -> str | None:
     """Log one training run and register its predictor; returns the run id (None when off)."""
     if not tracking_enabled():
