@@ -16,7 +16,7 @@ README_MARKERS = ("<!-- metrics:begin -->", "<!-- metrics:end -->")
 
 _SPLIT_TITLES = {
     "obelix_split_obelix_only": "OBELiX official split, trained on OBELiX train only",
-    "obelix_split_with_extra_sources": "OBELiX official split, trained on OBELiX train + other sources (test compositions and test papers removed)",
+    "obelix_split_with_extra_sources": "OBELiX official split, trained on OBELiX train + other sources (minus test compositions and rows sharing a DOI with a test entry)",
 }
 
 

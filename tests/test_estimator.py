@@ -111,3 +111,13 @@ def test_calibration_widens_below_the_reference_level():
     calibration = UncertaintyCalibration.fit(residuals, np.zeros(4000), np.zeros(4000), mean)
     fast, slow = calibration.std(np.zeros(2), np.zeros(2), np.array([-3.0, -9.0]))
     assert slow > 2.5 * fast
+
+
+def test_intervals_cover_training_labels_too(small_set, small_model):
+    # the noise floor keeps intervals honest where the model has seen the composition:
+    # a new measurement of a training composition scatters like the labels do
+    formulas, targets = small_set
+    lo, hi = small_model.predict_interval(formulas)
+    assert np.mean((np.array(targets) >= lo) & (np.array(targets) <= hi)) >= 0.85
+    floor = small_model.calibration_.conformal_quantile * small_model.default_noise_floor
+    assert (hi - lo).min() >= 2 * floor * 0.999

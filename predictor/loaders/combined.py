@@ -151,5 +151,8 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
     table["censored"] = table["censored"].eq(True) if "censored" in table else False
     table["T_C"] = table["T_C"].astype(float)
     table = table[COLUMNS + [c for c in table.columns if c not in COLUMNS]]
-    table = table[np.isfinite(table["log10_sigma"])].reset_index(drop=True)
+    finite = np.isfinite(table["log10_sigma"].to_numpy(dtype=float))
+    if not finite.all():
+        rejected.append(table.loc[~finite, ["source", "formula"]].assign(reason="label is not a finite number"))
+    table = table[finite].reset_index(drop=True)
     return LabelledData(table=table, rejected=pd.concat(rejected, ignore_index=True))
