@@ -87,7 +87,24 @@ def save_pyfunc_model(models_folder: Path) -> Path:
     for part in MODEL_PARTS:
         shutil.rmtree(linked / part)
         (linked / part).symlink_to(Path("..", "..", "..", part), target_is_directory=True)
+    _drop_machine_paths(target)
     return target
+
+
+def _drop_machine_paths(model_dir: Path) -> None:
+    """Replace the build machine's paths MLflow records in ``MLmodel`` with paths inside the folder.
+
+    MLflow loads the code by its base name and the artifacts from the folder itself; the absolute
+    paths it writes are provenance only, and they must not ship.
+    """
+    from mlflow.models import Model
+
+    model = Model.load(str(model_dir))
+    pyfunc = model.flavors["python_function"]
+    pyfunc["model_code_path"] = SERVING_CODE.name
+    for name, artifact in pyfunc.get("artifacts", {}).items():
+        artifact["uri"] = artifact["path"]
+    model.save(str(model_dir / "MLmodel"))
 
 
 def log_notebook_run(run_name: str, params: dict, metrics: dict, figures: dict | None = None) -> str | None:

@@ -70,6 +70,17 @@ def test_shipped_pyfunc_model_loads_and_predicts():
     assert "garbage" in table.loc[2, "error"]
 
 
+def test_shipped_pyfunc_model_holds_no_machine_paths_and_links_the_shipped_parts():
+    folder = models_dir() / PYFUNC_DIR
+    mlmodel = (folder / "MLmodel").read_text()
+    assert "model_code_path: serving.py" in mlmodel
+    assert not any(line.split(":", 1)[-1].strip().startswith("/") for line in mlmodel.splitlines())
+    for part in ("conductivity", "windows"):
+        link = folder / "artifacts" / "models" / part
+        assert link.is_symlink() and not Path(link.readlink()).is_absolute()
+        assert link.resolve() == (models_dir() / part).resolve()
+
+
 @pytest.fixture(scope="module")
 def logged_run(tmp_path_factory):
     """A training run logged and registered in a fresh SQLite store, from a copy of the shipped models."""

@@ -84,3 +84,16 @@ def test_load_refuses_missing_or_corrupted_models(tmp_path):
     (copy / "conductivity" / "domain.npz").write_bytes(b"not an npz")
     with pytest.raises(ModelLoadError, match="hash"):
         Predictor.load(copy)
+
+
+def test_every_shipped_model_file_is_committed():
+    """A model file left out of git would pass here and fail on a fresh clone."""
+    import subprocess
+
+    from predictor.paths import REPO_ROOT, models_dir
+
+    if models_dir().resolve() != (REPO_ROOT / "models").resolve() or not (REPO_ROOT / ".git").exists():
+        pytest.skip("not a git checkout with its own models/ folder")
+    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "models"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert listed == [], f"untracked files in models/ (commit them or ignore them): {listed}"
