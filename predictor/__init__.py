@@ -18,6 +18,7 @@ _PUBLIC = {
     "ConductivityRegressor": "predictor.estimators",
     "WindowRegressor": "predictor.estimators",
     "Predictor": "predictor.predictor",
+    "GraphConductivityRegressor": "predictor.estimators.graph",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

@@ -87,3 +87,19 @@ def read_manifest(folder: Path, kind: str) -> dict:
         if sha256(file) != expected:
             raise ModelLoadError(f"{file} does not match its hash in {MANIFEST}: corrupted or modified")
     return manifest
+
+
+def read_estimator_settings(folder: Path, kind: str, class_name: str) -> tuple[dict, dict]:
+    """The verified manifest and the ``estimator.json`` settings of a saved estimator of class ``class_name``.
+
+    Raises
+    ------
+    ModelLoadError
+        As :func:`read_manifest`, or when the folder holds an estimator of another class.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder, kind)
+    settings = json.loads((folder / "estimator.json").read_text())
+    if settings.get("class") != class_name:
+        raise ModelLoadError(f"{folder} holds a {settings.get('class')}, not a {class_name}")
+    return manifest, settings

@@ -1,0 +1,58 @@
+"""What every conductivity and window regressor shares on top of its ``predict_distribution``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from predictor.featurizers.base import as_compositions
+from predictor.loaders.combined import chemical_system
+
+
+class DistributionRegressorMixin:
+    """``predict`` and ``predict_interval`` from ``predict_distribution(X)``.
+
+    ``predict_distribution`` returns a dict of arrays of shape (n_samples,) with at least
+    ``mean``, ``std`` (calibrated standard deviation) and ``lo``, ``hi`` (bounds of the
+    calibrated ``coverage`` interval), in the target's unit.
+    """
+
+    def predict(self, X, return_std: bool = False):
+        """Predicted target.
+
+        Parameters
+        ----------
+        X : sequence of str or Composition, length n_samples
+        return_std : bool, default=False
+            Also return the calibrated standard deviation.
+
+        Returns
+        -------
+        y_mean : ndarray, shape (n_samples,)
+        y_std : ndarray, shape (n_samples,), only when ``return_std``
+        """
+        result = self.predict_distribution(X)
+        return (result["mean"], result["std"]) if return_std else result["mean"]
+
+    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the calibrated ``coverage`` interval, each shape (n_samples,)."""
+        result = self.predict_distribution(X)
+        return result["lo"], result["hi"]
+
+
+def check_training_data(X, y, groups=None) -> tuple[list, np.ndarray, np.ndarray]:
+    """Parsed compositions, float targets and group labels of a training set.
+
+    ``groups`` defaults to the chemical system of each formula, so that held-out folds hold
+    unseen chemical systems. Raises ValueError (or CompositionError naming the formula) on
+    mismatched lengths, fewer than 2 rows or non-finite targets.
+    """
+    compositions = as_compositions(X)
+    y = np.asarray(y, dtype=float).ravel()
+    if len(y) != len(compositions):
+        raise ValueError(f"X has {len(compositions)} formulas but y has {len(y)} values")
+    if len(y) < 2:
+        raise ValueError(f"need at least 2 training compositions, got {len(y)}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"y has {int((~np.isfinite(y)).sum())} non-finite values")
+    groups = np.asarray(groups if groups is not None else [chemical_system(c) for c in compositions])
+    return compositions, y, groups

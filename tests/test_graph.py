@@ -1,0 +1,110 @@
+"""Roost graph network and its ensemble estimator: shapes, invariances, persistence, pretrained weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from predictor.estimators.graph import GraphConductivityRegressor
+from predictor.nn import CompositionGraphs, TrainConfig, collate
+from predictor.nn.data import composition_arrays
+from predictor.nn.pretrain import load_pretrained, pretrained_path
+from predictor.composition import parse_formula
+
+torch.set_num_threads(1)
+
+QUERY = ["Li3YCl6", "Na3InCl6", "Li6PS5Cl"]
+
+
+@pytest.fixture(scope="module")
+def graph_model(small_set):
+    formulas, targets = small_set
+    return GraphConductivityRegressor(n_members=3, epochs=3, random_state=0).fit(formulas, targets)
+
+
+def test_output_shapes(graph_model):
+    result = graph_model.predict_distribution(QUERY)
+    for key in ("mean", "std", "lo", "hi", "ensemble_std", "distance"):
+        assert result[key].shape == (len(QUERY),), key
+    assert np.all(np.isfinite(result["std"])) and np.all(result["lo"] < result["hi"])
+    mean, std = graph_model.predict(QUERY, return_std=True)
+    lo, hi = graph_model.predict_interval(QUERY)
+    assert mean.shape == std.shape == lo.shape == hi.shape == (len(QUERY),)
+    assert len(graph_model.members_) == 3
+
+
+def test_element_order_invariance(graph_model):
+    a, b = graph_model.predict(["Li3YCl6", "Cl6YLi3"])
+    assert a == pytest.approx(b, abs=1e-5)
+
+
+def test_shuffled_nodes_in_a_batch():
+    torch.manual_seed(0)
+    model = TrainConfig().build_model().eval()
+    graphs = [composition_arrays(parse_formula(f)) for f in ("Li2.5Y0.5Zr0.5Cl6", "Li6PS5Cl")]
+    permuted = [(z[p], w[p]) for (z, w), p in zip(graphs, (np.array([3, 1, 0, 2]), np.array([2, 0, 3, 1])))]
+    with torch.no_grad():
+        (m1, s1), (m2, s2) = model(collate(graphs)), model(collate(permuted[::-1]))
+    assert torch.allclose(m1, m2.flip(0), atol=1e-5) and torch.allclose(s1, s2.flip(0), atol=1e-5)
+
+
+def test_formula_scaling_invariance(graph_model):
+    a, b = graph_model.predict(["Li3YCl6", "Li6Y2Cl12"])
+    assert a == pytest.approx(b, abs=1e-5)
+
+
+def test_dense_graph_has_self_loops():
+    batch = CompositionGraphs(["Li3YCl6", "LiCl"]).batch([0, 1])
+    assert len(batch.z) == 5 and len(batch.self_idx) == 3 * 3 + 2 * 2
+    assert batch.node_material.tolist() == [0, 0, 0, 1, 1]
+    assert torch.any(batch.self_idx == batch.nbr_idx)
+
+
+def test_save_load_round_trip(graph_model, tmp_path):
+    graph_model.save(tmp_path / "graph")
+    loaded = GraphConductivityRegressor.load(tmp_path / "graph")
+    before, after = graph_model.predict_distribution(QUERY), loaded.predict_distribution(QUERY)
+    for key in ("mean", "std", "lo", "hi"):
+        np.testing.assert_array_equal(before[key], after[key])
+
+
+def test_same_seed_same_predictions(small_set, graph_model):
+    formulas, targets = small_set
+    again = GraphConductivityRegressor(n_members=3, epochs=3, random_state=0).fit(formulas, targets)
+    np.testing.assert_array_equal(again.predict(QUERY), graph_model.predict(QUERY))
+
+
+def test_invalid_parameters(small_set):
+    formulas, targets = small_set
+    with pytest.raises(ValueError, match="loss="):
+        GraphConductivityRegressor(loss="huber").fit(formulas, targets)
+    with pytest.raises(ValueError, match="pretrained="):
+        GraphConductivityRegressor(pretrained="/nonexistent.pt").fit(formulas, targets)
+
+
+@pytest.mark.skipif(not pretrained_path().is_file(),
+                    reason=f"no pretrained weights at {pretrained_path()}; run `python -m predictor.nn.pretrain`")
+def test_pretrained_weights_load(small_set):
+    state, settings = load_pretrained(pretrained_path())
+    assert settings["target_unit"] == "eV/atom" and settings["architecture"] == TrainConfig().architecture()
+    model = TrainConfig().build_model()
+    model.descriptor.load_state_dict(state)  # strict: every key matches
+    formulas, targets = small_set
+    fitted = GraphConductivityRegressor(n_members=2, epochs=1, pretrained=pretrained_path()).fit(formulas, targets)
+    assert np.all(np.isfinite(fitted.predict(QUERY)))
+
+
+def test_average_with_gbm(small_set):
+    from predictor import ConductivityRegressor
+    from predictor.estimators.combined import AveragedConductivityRegressor
+
+    formulas, targets = small_set
+    model = AveragedConductivityRegressor(
+        gbm=ConductivityRegressor(n_members=2, n_estimators=30, calibration_folds=3, n_jobs=1),
+        graph=GraphConductivityRegressor(n_members=3, epochs=2),
+    ).fit(formulas, targets)
+    result = model.predict_distribution(QUERY)
+    expected = 0.5 * model.gbm_.predict(QUERY) + 0.5 * model.graph_.predict(QUERY)
+    np.testing.assert_allclose(result["mean"], expected)
+    assert np.all(result["lo"] < result["mean"]) and np.all(result["mean"] < result["hi"])
