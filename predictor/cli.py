@@ -1,4 +1,4 @@
-"""Command line: ``predictor predict`` and ``predictor train``.
+"""Command line: ``predictor predict``, ``predictor screen`` and ``predictor train``.
 
 Heavy libraries are imported inside the commands, so ``--help`` answers at once.
 """
@@ -75,17 +75,67 @@ def cmd_predict(args) -> int:
     except ModelLoadError as exc:
         print(f"predictor predict: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    table = predictor.predict(formulas)
     if args.output:
-        table.to_csv(args.output, index=False)
-        print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
-    elif args.format == "csv":
+        any_predicted, rows = False, 0
+        with open(args.output, "w", newline="") as handle:
+            for i, table in enumerate(predictor.iter_predict(formulas, progress=len(formulas) > 1000)):
+                table.to_csv(handle, header=i == 0, index=False)
+                any_predicted |= bool((table["error"] == "").any())
+                rows += len(table)
+        print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
+        return EXIT_OK if any_predicted else EXIT_NOTHING_PREDICTED
+    table = predictor.predict(formulas, progress=len(formulas) > 1000)
+    if args.format == "csv":
         table.to_csv(sys.stdout, index=False)
     elif args.format == "json":
         print(table.to_json(orient="records", indent=1))
     else:
         print(_format_table(table))
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
+
+
+def _format_ranking(table, top: int) -> str:
+    shown = table[table["rank"] > 0].head(top)
+    columns = ["rank", "formula", "dopant", "x", "log10_sigma", "log10_sigma_lo90", "log10_sigma_hi90",
+               "reduction_limit_V", "oxidation_limit_V", "score", "meets_constraints", "in_domain"]
+    text = shown[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}")
+    rule = table.attrs["rank_by"]
+    lines = [f"parent {table.attrs['parent']}: predicted log10_sigma {table.attrs['parent_log10_sigma']:.2f}",
+             f"ranked by {rule} (higher is better)" + (
+                 f"; constraint: oxidation_limit_V >= {table.attrs['min_oxidation_limit_V']}"
+                 if table.attrs["min_oxidation_limit_V"] is not None else ""), text]
+    bad = table[table["error"] != ""]
+    if len(bad):
+        lines.append(f"\nNot predicted ({len(bad)}):")
+        lines += [f"  {row.dopant} x={row.x:g}: {row.error}" for row in bad.itertuples()]
+    return "\n".join(lines)
+
+
+def cmd_screen(args) -> int:
+    from predictor.errors import ModelLoadError
+    from predictor.predictor import Predictor
+    from predictor.screening import screen, x_grid
+
+    try:
+        x = x_grid(args.x)
+        predictor = Predictor.load(args.models)
+        table = screen(predictor, args.parent, args.site, args.dopant, x, compensation=args.compensation,
+                       rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200)
+    except (ValueError, ModelLoadError) as exc:
+        print(f"predictor screen: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stem = f"screen_{args.parent}_{args.site}".replace("/", "_")
+    output = Path(args.output or f"{stem}.csv")
+    table.to_csv(output, index=False)
+    print(_format_ranking(table, args.top))
+    print(f"\nwrote {len(table)} candidates to {output}", file=sys.stderr)
+    if not args.no_plot:
+        from predictor.plots import plot_screening
+
+        plot = Path(args.plot or output.with_suffix(".png"))
+        plot_screening(table).savefig(plot, dpi=120, bbox_inches="tight")
+        print(f"wrote the plot to {plot}", file=sys.stderr)
+    return EXIT_OK if (table["rank"] > 0).any() else EXIT_NOTHING_PREDICTED
 
 
 def cmd_train(args) -> int:
@@ -144,6 +194,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output on stdout (default: table)")
     p.add_argument("--models", help="model folder (default: the shipped models/)")
     p.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("screen", help="enumerate a doping series of a parent, predict and rank it",
+                       description="Replace x formula units of SITE by each DOPANT, compensate the charge, predict "
+                                   "conductivity and window, rank by an acquisition rule; write a CSV and a plot.")
+    s.add_argument("parent", help="parent formula, e.g. Li2ZrCl6")
+    s.add_argument("--site", required=True, help="element of the parent to substitute, e.g. Zr")
+    s.add_argument("--dopant", required=True, action="append",
+                   help="dopant with optional charge, e.g. Nb or Nb5+ (repeat for several series)")
+    s.add_argument("--x", required=True, help="dopant amounts: start:stop:step (stop included) or a list 0.1,0.2")
+    s.add_argument("--compensation", default="mobile-ion",
+                   help="how charge neutrality is kept: mobile-ion (default; the Li/Na content changes), "
+                        "site-vacancy (vacancies on the substituted site) or none (isovalent)")
+    s.add_argument("--rank", default="lower90",
+                   help="acquisition rule on log10 sigma: lower90 (default; lower bound of the 90 %% interval), "
+                        "mean or expected-improvement (over the parent)")
+    s.add_argument("--min-oxidation-V", type=float, help="rank candidates below this oxidation limit last")
+    s.add_argument("--top", type=int, default=20, help="rows of the ranking to print (default: 20)")
+    s.add_argument("-o", "--output", help="CSV file (default: screen_<parent>_<site>.csv)")
+    s.add_argument("--plot", help="plot file (default: the CSV name with .png)")
+    s.add_argument("--no-plot", action="store_true", help="do not draw the plot")
+    s.add_argument("--models", help="model folder (default: the shipped models/)")
+    s.set_defaults(func=cmd_screen)
 
     from predictor.loaders import SOURCES
 

@@ -86,3 +86,28 @@ def save_diagnostics(predictions: pd.DataFrame, labels: list[str], gains: np.nda
         plt.close(fig)
         paths.append(folder / name)
     return paths
+
+
+def plot_screening(table: pd.DataFrame):
+    """Conductivity with its 90 % band (top) and both window limits (bottom) against x, per dopant.
+
+    ``table`` is the output of :func:`predictor.screening.screen`.
+    """
+    ok = table[table["error"] == ""].sort_values("x")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.5), sharex=True)
+    for i, (dopant, series) in enumerate(ok.groupby("dopant", sort=False)):
+        colour = f"C{i}"
+        top.plot(series["x"], series["log10_sigma"], "o-", color=colour, label=dopant)
+        top.fill_between(series["x"], series["log10_sigma_lo90"], series["log10_sigma_hi90"], color=colour, alpha=0.2)
+        for limit, marker in (("reduction_limit_V", "v"), ("oxidation_limit_V", "^")):
+            bottom.errorbar(series["x"], series[limit], yerr=series[f"{limit}_std"], fmt=f"{marker}-", color=colour,
+                            label=f"{dopant} {limit.split('_')[0]}")
+    site = table["site"].iloc[0] if len(table) else ""
+    reference = ok["window_reference"].iloc[0] if len(ok) else ""
+    top.set(ylabel="log10 σ (S/cm)", title=f"{table.attrs.get('parent', '')}: dopant on the {site} site "
+                                            f"(band: 90 % interval)")
+    top.legend(fontsize=8)
+    bottom.set(xlabel="x (dopant per formula unit)", ylabel=f"limit (V vs {reference})")
+    bottom.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
