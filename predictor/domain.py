@@ -10,7 +10,30 @@ median training distance, so 1.0 means "as close as a typical training point".
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
+
+#: Query rows compared with the training set at a time (bounds memory: rows x training size).
+CHUNK = 1024
+
+
+def mean_knn_distance(query: np.ndarray, reference: np.ndarray, k: int, skip_nearest: bool = False) -> np.ndarray:
+    """Mean Euclidean distance of each query row to its ``k`` nearest reference rows.
+
+    Brute force with one matrix product per chunk: for the few thousand training rows of
+    these models it is faster than a tree, and it has no per-call start-up cost, which
+    matters for single-formula predictions. ``skip_nearest`` drops the nearest neighbour
+    (the point itself, for leave-one-out distances of the reference set).
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    squared_reference = np.einsum("ij,ij->i", reference, reference)
+    result = np.empty(len(query))
+    first = 1 if skip_nearest else 0
+    for start in range(0, len(query), CHUNK):
+        block = np.asarray(query[start:start + CHUNK], dtype=np.float64)
+        squared = np.einsum("ij,ij->i", block, block)[:, None] + squared_reference[None, :] - 2.0 * block @ reference.T
+        nearest = np.partition(np.maximum(squared, 0.0), first + k - 1, axis=1)[:, : first + k]
+        nearest.sort(axis=1)
+        result[start:start + CHUNK] = np.sqrt(nearest[:, first:]).mean(axis=1)
+    return result
 
 
 class ApplicabilityDomain:
@@ -34,12 +57,10 @@ class ApplicabilityDomain:
         scale = np.nanstd(features, axis=0)
         self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         self.reference_ = self._standardise(features).astype(np.float32)
-        self._nn = None
         self.elements_ = sorted(set().union(*elements)) if elements else []
         k = min(self.n_neighbors, len(features) - 1)
         if k >= 1:
-            distance, _ = self._index().kneighbors(self.reference_, n_neighbors=k + 1)
-            loo = distance[:, 1:].mean(axis=1)  # the first neighbour is the point itself
+            loo = mean_knn_distance(self.reference_, self.reference_, k, skip_nearest=True)
         else:
             loo = np.ones(len(features))
         self.typical_distance_ = float(np.median(loo)) or 1.0
@@ -50,21 +71,20 @@ class ApplicabilityDomain:
         z = (np.asarray(features, dtype=float) - self.center_) / self.scale_
         return np.where(np.isfinite(z), z, 0.0)
 
-    def _index(self) -> NearestNeighbors:
-        if getattr(self, "_nn", None) is None:
-            self._nn = NearestNeighbors().fit(self.reference_)
-        return self._nn
-
     def distance(self, features: np.ndarray) -> np.ndarray:
         """Mean distance to the k nearest training compositions, relative to the typical one."""
         k = min(self.n_neighbors, len(self.reference_))
-        distance, _ = self._index().kneighbors(self._standardise(features).astype(np.float32), n_neighbors=k)
-        return distance.mean(axis=1) / self.typical_distance_
+        query = self._standardise(features).astype(np.float32)
+        return mean_knn_distance(query, self.reference_, k) / self.typical_distance_
 
-    def notes(self, features: np.ndarray, elements: list[set[str]]) -> list[tuple[str, ...]]:
-        """For each composition, the reasons it is out of domain (empty tuple when inside)."""
+    def notes(self, features: np.ndarray, elements: list[set[str]],
+              distance: np.ndarray | None = None) -> list[tuple[str, ...]]:
+        """For each composition, the reasons it is out of domain (empty tuple when inside).
+
+        ``distance``: the result of :meth:`distance` for these features, when already computed.
+        """
         known = set(self.elements_)
-        distance = self.distance(features)
+        distance = self.distance(features) if distance is None else distance
         result = []
         for d, els in zip(distance, elements):
             reasons = []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from predictor.composition import describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
@@ -20,10 +22,26 @@ log = logging.getLogger(__name__)
 
 COLUMNS = [
     "formula", "reduced_formula", "carrier", "anion_family",
-    "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90", "sigma_S_cm",
-    "reduction_limit_V", "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std", "window_reference",
+    "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90", "sigma_S_cm", "conductivity_model",
+    "reduction_limit_V", "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std",
+    "window_reference", "window_model",
     "in_domain", "domain_notes", "error",
 ]
+#: Column types of the prediction table (the numbers are float, NaN where not predicted).
+COLUMN_TYPES = {column: float for column in COLUMNS} | {
+    "formula": object, "reduced_formula": object, "carrier": object, "anion_family": object,
+    "conductivity_model": object, "window_reference": object, "window_model": object, "in_domain": bool,
+    "domain_notes": object, "error": object,
+}
+
+
+def empty_table() -> pd.DataFrame:
+    """A prediction table with no rows and the column types of :meth:`Predictor.predict`."""
+    return pd.DataFrame(columns=COLUMNS).astype(COLUMN_TYPES)
+
+
+#: Formulas featurised at a time by default.
+BATCH_SIZE = 10_000
 WINDOW_REFERENCES = {"Li": "Li+/Li", "Na": "Na+/Na"}
 
 
@@ -65,12 +83,17 @@ class Predictor:
             raise ModelLoadError(f"model folder {folder} does not exist; run `predictor train` or pass the path")
         return cls(ConductivityRegressor.load(folder / CONDUCTIVITY_DIR), WindowRegressor.load(folder / WINDOWS_DIR))
 
-    def predict(self, formulas: Iterable[str] | str) -> pd.DataFrame:
+    def predict(self, formulas: Iterable[str] | str, batch_size: int = BATCH_SIZE,
+                progress: bool = False) -> pd.DataFrame:
         """Predict every formula; one row per input, in input order.
 
         Parameters
         ----------
         formulas : iterable of str (or a single str)
+        batch_size : int, default=10000
+            Formulas featurised and predicted at a time (bounds the working memory).
+        progress : bool, default=False
+            Show a progress bar (formulas predicted).
 
         Returns
         -------
@@ -78,20 +101,41 @@ class Predictor:
             Columns: ``formula`` (as given), ``reduced_formula``, ``carrier`` ("Li", "Na" or
             None), ``anion_family``, ``log10_sigma`` (log10 S/cm), ``log10_sigma_std``,
             ``log10_sigma_lo90`` and ``log10_sigma_hi90`` (calibrated 90 % interval),
-            ``sigma_S_cm`` (S/cm), ``reduction_limit_V`` and ``oxidation_limit_V`` (V vs
-            ``window_reference``, "Li+/Li" or "Na+/Na") with their calibrated ``_std``,
-            ``in_domain`` (bool), ``domain_notes`` (why a row is out of domain), ``error``
-            (empty, or why the row could not be predicted; its numbers are then NaN). A bad
-            formula never spoils the other rows.
+            ``sigma_S_cm`` (S/cm), ``conductivity_model`` (the model family behind the
+            conductivity, e.g. "gradient-boosted"), ``reduction_limit_V`` and
+            ``oxidation_limit_V`` (V vs ``window_reference``, "Li+/Li" or "Na+/Na") with their
+            calibrated ``_std``, ``window_model``, ``in_domain`` (bool), ``domain_notes`` (why
+            a row is out of domain), ``error`` (empty, or why the row could not be predicted;
+            its numbers are then NaN). A bad formula never spoils the other rows.
         """
         if isinstance(formulas, str):
             formulas = [formulas]
         formulas = list(formulas)
+        tables = list(self.iter_predict(formulas, batch_size, progress))
+        return pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0] if tables else empty_table()
+
+    def iter_predict(self, formulas: Iterable[str], batch_size: int = BATCH_SIZE,
+                     progress: bool = False) -> Iterator[pd.DataFrame]:
+        """Predict formulas lazily, one table per batch of ``batch_size`` (see :meth:`predict`).
+
+        Memory stays bounded for any number of formulas: read, predict and write a batch at a
+        time (``predictor predict --input`` does this).
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} must be at least 1")
+        total = len(formulas) if hasattr(formulas, "__len__") else None
+        iterator = iter(formulas)
+        with tqdm(total=total, desc="predicting", unit="formula", disable=not progress) as bar:
+            while batch := list(islice(iterator, batch_size)):
+                yield self._predict_batch(batch)
+                bar.update(len(batch))
+
+    def _predict_batch(self, formulas: list) -> pd.DataFrame:
         rows, compositions, good = [], [], []
         for i, formula in enumerate(formulas):
             row = dict.fromkeys(COLUMNS, np.nan)
             row.update(formula=formula, carrier=None, reduced_formula="", anion_family="", window_reference="",
-                       in_domain=False, domain_notes="", error="")
+                       conductivity_model="", window_model="", in_domain=False, domain_notes="", error="")
             try:
                 composition = parse_formula(formula)
             except CompositionError as exc:
@@ -110,21 +154,21 @@ class Predictor:
             features = CompositionFeaturizer(tuple(model.feature_sets)).transform(compositions)
             result = model.predict_from_features(features)
             windows = self.window_model.predict_from_features(features)
-            notes = model.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions])
+            notes = model.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions],
+                                        distance=result["distance"])
             for k, i in enumerate(good):
                 row = rows[i]
                 row.update(
                     log10_sigma=result["mean"][k], log10_sigma_std=result["std"][k],
                     log10_sigma_lo90=result["lo"][k], log10_sigma_hi90=result["hi"][k],
-                    sigma_S_cm=10.0 ** result["mean"][k],
+                    sigma_S_cm=10.0 ** result["mean"][k], conductivity_model=model.model_family,
                 )
                 if row["window_reference"]:
                     for limit, prediction in windows.items():
                         row[limit], row[f"{limit}_std"] = prediction["mean"][k], prediction["std"][k]
+                    row["window_model"] = self.window_model.model_family
                 all_notes = [n for n in (row["domain_notes"], *notes[k]) if n]
                 row["domain_notes"] = "; ".join(all_notes)
                 row["in_domain"] = not all_notes
 
-        table = pd.DataFrame(rows, columns=COLUMNS)
-        table["in_domain"] = table["in_domain"].astype(bool)
-        return table
+        return pd.DataFrame({c: np.array([row[c] for row in rows], dtype=COLUMN_TYPES[c]) for c in COLUMNS})

@@ -121,3 +121,18 @@ def test_intervals_cover_training_labels_too(small_set, small_model):
     assert np.mean((np.array(targets) >= lo) & (np.array(targets) <= hi)) >= 0.85
     floor = small_model.calibration_.conformal_quantile * small_model.default_noise_floor
     assert (hi - lo).min() >= 2 * floor * 0.999
+
+
+def test_domain_distance_matches_a_nearest_neighbour_search():
+    from sklearn.neighbors import NearestNeighbors
+
+    from predictor.domain import CHUNK, mean_knn_distance
+
+    rng = np.random.default_rng(1)
+    reference = rng.normal(size=(300, 20))
+    query = rng.normal(size=(CHUNK + 50, 20))  # more than one chunk
+    distance, _ = NearestNeighbors().fit(reference).kneighbors(query, n_neighbors=5)
+    np.testing.assert_allclose(mean_knn_distance(query, reference, 5), distance.mean(axis=1), rtol=1e-9)
+    loo, _ = NearestNeighbors().fit(reference).kneighbors(reference, n_neighbors=6)
+    np.testing.assert_allclose(mean_knn_distance(reference, reference, 5, skip_nearest=True), loo[:, 1:].mean(axis=1),
+                               rtol=1e-6)

@@ -6,6 +6,7 @@ import pytest
 from predictor import parse_formula
 from predictor.featurizers import CompositionFeaturizer, HalideFeaturizer, MagpieFeaturizer, StoichiometryFeaturizer
 from predictor.featurizers.halide import halide_descriptors
+from conftest import needs_shared_data
 
 HALIDES = ["Li3YCl6", "Li3InCl6", "Li2ZrCl6", "Li2.5Y0.5Zr0.5Cl6", "Na3YCl6", "Li3YBr3Cl3", "Li1.8Zr0.8Nb0.2Cl6",
            "Na3Y0.5Er0.5Cl6", "Li3Y0.2Er0.2Ho0.2Tm0.2Lu0.2Cl6"]
@@ -62,6 +63,31 @@ def test_matches_matminer_to_1e_9():
     np.testing.assert_allclose(MagpieFeaturizer().transform(compositions), magpie, atol=1e-9, rtol=0)
     np.testing.assert_allclose(StoichiometryFeaturizer().transform(compositions), stoichiometry, atol=1e-9, rtol=0)
     assert MagpieFeaturizer().feature_labels() == ElementProperty.from_preset("magpie").feature_labels()
+
+
+def _assert_matches_matminer(formulas):
+    from matminer.featurizers.composition import ElementProperty, Stoichiometry
+
+    compositions = [parse_formula(f) for f in sorted(set(formulas))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        magpie = np.array(ElementProperty.from_preset("magpie").featurize_many(compositions, pbar=False))
+        stoichiometry = np.array(Stoichiometry().featurize_many(compositions, pbar=False))
+    np.testing.assert_allclose(MagpieFeaturizer().transform(compositions), magpie, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(StoichiometryFeaturizer().transform(compositions), stoichiometry, atol=1e-9, rtol=0)
+
+
+def test_matches_matminer_on_the_curated_compositions():
+    from predictor.loaders.curated import read_conductivity_table, read_window_table
+
+    _assert_matches_matminer([*read_conductivity_table()["formula"], *read_window_table()["formula"]])
+
+
+@needs_shared_data
+def test_matches_matminer_on_every_training_composition():
+    from predictor.loaders.combined import load_conductivity_data
+
+    _assert_matches_matminer(load_conductivity_data().table["formula"].astype(str))
 
 
 def test_unknown_feature_set_is_a_clear_error():

@@ -27,6 +27,7 @@ def test_shipped_models_load_and_predict_known_halides(predictor):
     # Li3YCl6 is a ~0.1-1 mS/cm conductor: the shipped model must place it in the fast-ion range
     assert -4.5 < table.loc[0, "log10_sigma"] < -2.0
     assert table["window_reference"].tolist() == ["Li+/Li", "Na+/Na", "Li+/Li"]
+    assert table["conductivity_model"].eq("gradient-boosted").all() and table["window_model"].eq("gradient-boosted").all()
     for limit in ("reduction_limit_V", "oxidation_limit_V"):
         assert np.isfinite(table[limit]).all() and (table[f"{limit}_std"] > 0).all()
     assert (table["reduction_limit_V"] < table["oxidation_limit_V"]).all()
@@ -97,3 +98,14 @@ def test_every_shipped_model_file_is_committed():
     listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "models"], cwd=REPO_ROOT,
                             capture_output=True, text=True, check=True).stdout.split()
     assert listed == [], f"untracked files in models/ (commit them or ignore them): {listed}"
+
+
+def test_batched_prediction_matches_one_batch(predictor):
+    formulas = ["Li3YCl6", "garbage", "Li2ZrCl6", "Na3YCl6", "Li3InCl6"]
+    whole = predictor.predict(formulas)
+    batched = predictor.predict(formulas, batch_size=2)
+    pd.testing.assert_frame_equal(whole, batched)
+    parts = list(predictor.iter_predict(iter(formulas), batch_size=2))
+    assert [len(p) for p in parts] == [2, 2, 1]
+    with pytest.raises(ValueError, match="batch_size"):
+        predictor.predict(formulas, batch_size=0)

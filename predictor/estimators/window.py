@@ -29,11 +29,15 @@ class WindowLimitRegressor(GBMRegressor):
 class WindowRegressor:
     """Predicts both limits of the electrochemical window with calibrated uncertainty.
 
+    Both limits are gradient-boosted models (:class:`WindowLimitRegressor`).
+
     Parameters
     ----------
     **params
         Keyword arguments of :class:`GBMRegressor`, used for both limits.
     """
+
+    model_family = WindowLimitRegressor.model_family
 
     def __init__(self, **params):
         self.params = params

@@ -44,6 +44,7 @@ Features (all per composition; NaN where undefined, e.g. no framework cation or 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,18 +70,24 @@ FEATURES = (
 )
 
 
-def _weighted_mean_std(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
-    if weights.sum() <= 0:
+# Plain Python on the two to five ions of a composition: numpy's per-call overhead would
+# dominate the featurisation of large screening batches.
+def _average(values: list[float], weights: list[float]) -> float:
+    return sum(v * w for v, w in zip(values, weights)) / sum(weights)
+
+
+def _weighted_mean_std(values: list[float], weights: list[float]) -> tuple[float, float]:
+    if sum(weights) <= 0:
         return float("nan"), float("nan")
-    mean = float(np.average(values, weights=weights))
-    return mean, float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
+    mean = _average(values, weights)
+    return mean, math.sqrt(_average([(v - mean) ** 2 for v in values], weights))
 
 
-def _entropy_R(weights: np.ndarray) -> float:
-    if weights.sum() <= 0:
+def _entropy_R(weights: list[float]) -> float:
+    total = sum(weights)
+    if total <= 0:
         return float("nan")
-    c = weights / weights.sum()
-    return abs(float((c * np.log(c)).sum()))
+    return abs(sum(w / total * math.log(w / total) for w in weights))
 
 
 def halide_descriptors(composition: Composition) -> dict[str, float]:
@@ -100,36 +107,33 @@ def halide_descriptors(composition: Composition) -> dict[str, float]:
     f["n_framework_elements"] = float(len(framework))
 
     if framework:
-        w = np.array([i.amount for i in framework])
-        z = np.array([i.oxidation_state for i in framework])
-        r = np.array([i.radius_A for i in framework])
+        w = [i.amount for i in framework]
+        z = [float(i.oxidation_state) for i in framework]
         f["framework_oxidation_state_mean"], f["framework_oxidation_state_std"] = _weighted_mean_std(z, w)
         f["framework_entropy_R"] = _entropy_R(w)
-        ok = np.isfinite(r) & (r > 0)
-        if ok.any():
-            w, z, r = w[ok], z[ok], r[ok]
+        sized = [(i.amount, float(i.oxidation_state), i.radius_A) for i in framework
+                 if math.isfinite(i.radius_A) and i.radius_A > 0]
+        if sized:
+            w, z, r = (list(column) for column in zip(*sized))
             mean_r, std_r = _weighted_mean_std(r, w)
-            c = w / w.sum()
+            c = [wi / sum(w) for wi in w]
             f["framework_radius_mean_A"], f["framework_radius_std_A"] = mean_r, std_r
-            f["framework_radius_mismatch"] = float(np.sqrt((c * (1 - r / mean_r) ** 2).sum()))
-            f["framework_ionic_potential_per_A"] = float((c * z / r).sum())
-            f["framework_polarising_power_per_A2"] = float((c * z / r**2).sum())
+            f["framework_radius_mismatch"] = math.sqrt(sum(ci * (1 - ri / mean_r) ** 2 for ci, ri in zip(c, r)))
+            f["framework_ionic_potential_per_A"] = sum(ci * zi / ri for ci, zi, ri in zip(c, z, r))
+            f["framework_polarising_power_per_A2"] = sum(ci * zi / ri**2 for ci, zi, ri in zip(c, z, r))
 
     if anions:
-        w = np.array([i.amount for i in anions])
-        r = np.array([i.radius_A for i in anions])
-        ok = np.isfinite(r)
-        anion_radius = float(np.average(r[ok], weights=w[ok])) if ok.any() else float("nan")
+        w = [i.amount for i in anions]
+        radii = [(i.radius_A, i.amount) for i in anions if math.isfinite(i.radius_A)]
+        anion_radius = _average(*zip(*radii)) if radii else float("nan")
         f["anion_radius_mean_A"] = anion_radius
-        f["anion_electronegativity_mean"] = float(
-            np.average([pauling_electronegativity(i.symbol) for i in anions], weights=w)
-        )
-        polarisability = np.array([ANION_POLARISABILITY_A3.get(i.symbol, np.nan) for i in anions])
-        known = np.isfinite(polarisability)
-        if known.any():
-            f["anion_polarisability_mean_A3"] = float(np.average(polarisability[known], weights=w[known]))
+        f["anion_electronegativity_mean"] = _average([pauling_electronegativity(i.symbol) for i in anions], w)
+        polarisability = [(ANION_POLARISABILITY_A3[i.symbol], i.amount) for i in anions
+                          if i.symbol in ANION_POLARISABILITY_A3]
+        if polarisability:
+            f["anion_polarisability_mean_A3"] = _average(*zip(*polarisability))
         f["halogen_fraction_of_anions"] = sum(i.amount for i in anions if i.symbol in HALOGENS) / n_anion
-        f["mixed_anion_fraction"] = 1.0 - w.max() / n_anion
+        f["mixed_anion_fraction"] = 1.0 - max(w) / n_anion
         f["anion_entropy_R"] = _entropy_R(w)
         f["carrier_per_anion"] = n_carrier / n_anion
         f["cation_vacancy_per_anion"] = 1.0 - sum(i.amount for i in cations) / n_anion

@@ -16,6 +16,7 @@ here are fixed and cheap:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -117,7 +118,10 @@ def shannon_radius_A(symbol: str, oxidation_state: int) -> float:
         return float("nan")
     for spin in ("", "High Spin"):
         try:
-            return float(species.get_shannon_radius(cn="VI", spin=spin))
+            with warnings.catch_warnings():
+                # pymatgen warns when only one spin state is tabulated, and returns that one
+                warnings.simplefilter("ignore", UserWarning)
+                return float(species.get_shannon_radius(cn="VI", spin=spin))
         except (KeyError, ValueError):
             continue
     radii = []
