@@ -37,15 +37,19 @@ def tracking_enabled() -> bool:
     return os.environ.get("PREDICTOR_TRACKING", "on").lower() not in ("off", "0", "false", "no")
 
 
+DEFAULT_TRACKING_URI = f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+
+
 def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def _experiment_id(mlflow) -> str:
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     if experiment is not None:
         return experiment.experiment_id
-    location = None if os.environ.get("MLFLOW_TRACKING_URI") else (REPO_ROOT / "mlartifacts").as_uri()
+    # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so compare with the default, not with "unset"
+    location = (REPO_ROOT / "mlartifacts").as_uri() if tracking_uri() == DEFAULT_TRACKING_URI else None
     return mlflow.create_experiment(EXPERIMENT, artifact_location=location)
 
 

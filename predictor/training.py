@@ -73,7 +73,8 @@ class TrainConfig:
         return WindowRegressor(**self.window_params)
 
 
-def _data_summary(table: pd.DataFrame) -> dict:
+def data_summary(table: pd.DataFrame) -> dict:
+    """Row counts (per source, halides, Na) and a hash of the training table (its data version)."""
     digest = pd.util.hash_pandas_object(table[["formula", "log10_sigma", "source"]], index=False)
     return {
         "rows": int(len(table)),
@@ -96,7 +97,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True) ->
     output_dir = Path(output_dir)
     data = load_conductivity_data(config.sources)
     table = data.table
-    summary = _data_summary(table)
+    summary = data_summary(table)
     log.info("training data: %s", summary)
     report = {
         "date": _dt.date.today().isoformat(),

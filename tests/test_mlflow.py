@@ -18,7 +18,8 @@ from predictor.paths import models_dir
 from predictor.tracking import EXPERIMENT, PYFUNC_DIR, REGISTERED_MODEL, log_training_run
 
 EXPECTED = {"formula", "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90", "reduction_limit_V",
-            "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std", "window_reference", "in_domain", "error"}
+            "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std", "window_reference", "in_domain", "error",
+            "conductivity_model", "window_model"}
 
 
 def free_port() -> int:

@@ -29,7 +29,9 @@ def formulas_from_input(model_input) -> list:
 def table_for_serving(table: pd.DataFrame) -> pd.DataFrame:
     """Predictions with JSON-friendly types: text columns never None."""
     table = table.copy()
-    for column in ("formula", "carrier", "reduced_formula", "anion_family", "window_reference", "domain_notes", "error"):
+    text_columns = ("formula", "carrier", "reduced_formula", "anion_family", "conductivity_model",
+                    "window_reference", "window_model", "domain_notes", "error")
+    for column in text_columns:
         table[column] = table[column].map(lambda v: "" if v is None else str(v))
     return table
 
