@@ -154,8 +154,9 @@ class Predictor:
             features = CompositionFeaturizer(tuple(model.feature_sets)).transform(compositions)
             result = model.predict_from_features(features)
             windows = self.window_model.predict_from_features(features)
-            notes = model.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions],
-                                        distance=result["distance"])
+            elements = [{e.symbol for e in c.elements} for c in compositions]
+            notes = model.domain_.notes(features, elements, distance=result["distance"])
+            window_notes = self.window_model.domain_notes_from_features(features, elements, windows)
             for k, i in enumerate(good):
                 row = rows[i]
                 row.update(
@@ -167,7 +168,8 @@ class Predictor:
                     for limit, prediction in windows.items():
                         row[limit], row[f"{limit}_std"] = prediction["mean"][k], prediction["std"][k]
                     row["window_model"] = self.window_model.model_family
-                all_notes = [n for n in (row["domain_notes"], *notes[k]) if n]
+                window_row_notes = [f"window model: {n}" for n in window_notes[k]] if row["window_reference"] else []
+                all_notes = [n for n in (row["domain_notes"], *notes[k], *window_row_notes) if n]
                 row["domain_notes"] = "; ".join(all_notes)
                 row["in_domain"] = not all_notes
 

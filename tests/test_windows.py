@@ -48,3 +48,14 @@ def test_window_labels_are_clean():
     assert set(labels["carrier"]) == {"Li", "Na"}
     li3ycl6 = labels[labels["formula"] == "Li3YCl6"].iloc[0]
     assert li3ycl6["source"] == "published" and li3ycl6["reduction_limit_V"] == pytest.approx(0.62)
+
+
+def test_predictor_flags_compositions_outside_the_window_models_domain(window_model, small_model):
+    """Gd occurs in no window label: the window columns are still given, but flagged."""
+    from predictor import Predictor
+
+    table = Predictor(small_model, window_model).predict(["Li3YCl6", "Li3GdCl6", "YCl3"])
+    notes = table["domain_notes"].tolist()
+    assert "window model: elements not in the training data: Gd" in notes[1]
+    assert not table.loc[1, "in_domain"] and np.isfinite(table.loc[1, "oxidation_limit_V"])
+    assert "window model" not in notes[0] and "window model" not in notes[2]  # YCl3: no window reported

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from pymatgen.core import Composition
 
+from predictor.composition import HALOGENS, MOBILE_IONS
 from predictor.electrochem.energies import MP_TABLE_PARTS, EnergyTable, default_energy_table
 from predictor.electrochem.window import ThermodynamicWindow
 from predictor.paths import data_file, datasets_dir
@@ -31,8 +32,8 @@ from predictor.paths import data_file, datasets_dir
 logger = logging.getLogger(__name__)
 
 OUTPUT_NAME = "thermodynamic_windows.csv"
-CARRIERS = frozenset({"Li", "Na"})
-HALOGENS = frozenset({"F", "Cl", "Br", "I"})
+CARRIERS = frozenset(MOBILE_IONS)
+HALOGEN_SET = frozenset(HALOGENS)
 COLUMNS = [
     "mp_task_id",
     "formula",
@@ -61,7 +62,7 @@ def select_halides(table: EnergyTable) -> pd.DataFrame:
     if not table.has_mp:
         raise RuntimeError("the MP table is needed to list the halides; configure the data directory")
     mp = table.mp
-    mask = mp["elements"].map(lambda els: bool(els & CARRIERS) and bool(els & HALOGENS))
+    mask = mp["elements"].map(lambda els: bool(els & CARRIERS) and bool(els & HALOGEN_SET))
     selected = mp.loc[mask, ["task_id", "formula", "formation_energy_eV_per_atom"]].copy()
     selected["formula"] = selected["formula"].map(lambda f: Composition(f).reduced_formula)
     selected = selected.sort_values("formation_energy_eV_per_atom").drop_duplicates("formula")

@@ -62,6 +62,19 @@ class WindowRegressor:
         """Per limit, the dict of :meth:`GBMRegressor.predict_from_features` (V)."""
         return {limit: model.predict_from_features(features) for limit, model in self.models_.items()}
 
+    def domain_notes_from_features(self, features: np.ndarray, elements: list[set[str]],
+                                   predictions: dict[str, dict[str, np.ndarray]] | None = None) -> list[tuple[str, ...]]:
+        """Reasons each composition lies outside the training domain of either limit's model.
+
+        ``predictions``: the result of :meth:`predict_from_features` for these features, whose
+        domain distances are then reused.
+        """
+        per_limit = [
+            model.domain_.notes(features, elements, None if predictions is None else predictions[limit]["distance"])
+            for limit, model in self.models_.items()
+        ]
+        return [tuple(dict.fromkeys(note for notes in row for note in notes)) for row in zip(*per_limit)]
+
     def predict_distribution(self, X) -> dict[str, dict[str, np.ndarray]]:
         return {limit: model.predict_distribution(X) for limit, model in self.models_.items()}
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 from pymatgen.core import Composition, Element
 
+from predictor.composition import MAX_Z
 from predictor.featurizers.base import BaseFeaturizer, ElementFractions
 
 MAGPIE_PROPERTIES = (
@@ -22,7 +23,6 @@ MAGPIE_PROPERTIES = (
     "GSbandgap", "GSmagmom", "SpaceGroupNumber",
 )
 MAGPIE_STATS = ("minimum", "maximum", "range", "mean", "avg_dev", "mode")
-MAX_Z = 103
 
 
 @lru_cache(maxsize=None)
