@@ -112,7 +112,9 @@ class Predictor:
             formulas = [formulas]
         formulas = list(formulas)
         tables = list(self.iter_predict(formulas, batch_size, progress))
-        return pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0] if tables else empty_table()
+        if len(tables) <= 1:  # the common case: skip concat's copy
+            return tables[0] if tables else empty_table()
+        return pd.concat(tables, ignore_index=True)
 
     def iter_predict(self, formulas: Iterable[str], batch_size: int = BATCH_SIZE,
                      progress: bool = False) -> Iterator[pd.DataFrame]:

@@ -175,10 +175,9 @@ def enumerate_candidates(parent: str, site: str, dopants: list[str] | str, x: np
         site_state = states[site]
         if np.sign(dopant.oxidation_state) != np.sign(site_state):
             raise ValueError(f"dopant {dopant} cannot take the {site} site ({site_state:+g}): opposite charge")
+        charges = {**states, dopant.element: dopant.oxidation_state}
         for value in np.asarray(x, dtype=float):
             new = dict(amounts)
-            charges = dict(states)
-            charges[dopant.element] = dopant.oxidation_state
             if compensation == "site-vacancy":
                 new[site] = amounts[site] - value * dopant.oxidation_state / site_state
             else:

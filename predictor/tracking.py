@@ -106,7 +106,7 @@ def _drop_machine_paths(model_dir: Path) -> None:
     model = Model.load(str(model_dir))
     pyfunc = model.flavors["python_function"]
     pyfunc["model_code_path"] = SERVING_CODE.name
-    for name, artifact in pyfunc.get("artifacts", {}).items():
+    for artifact in pyfunc.get("artifacts", {}).values():
         artifact["uri"] = artifact["path"]
     model.save(str(model_dir / "MLmodel"))
 

@@ -116,7 +116,8 @@ def halide_descriptors(composition: Composition) -> dict[str, float]:
         if sized:
             w, z, r = (list(column) for column in zip(*sized))
             mean_r, std_r = _weighted_mean_std(r, w)
-            c = [wi / sum(w) for wi in w]
+            total = sum(w)
+            c = [wi / total for wi in w]
             f["framework_radius_mean_A"], f["framework_radius_std_A"] = mean_r, std_r
             f["framework_radius_mismatch"] = math.sqrt(sum(ci * (1 - ri / mean_r) ** 2 for ci, ri in zip(c, r)))
             f["framework_ionic_potential_per_A"] = sum(ci * zi / ri for ci, zi, ri in zip(c, z, r))
