@@ -1,10 +1,20 @@
 """Safe saving and loading of model artifacts.
 
 Artifacts are plain files only: LightGBM text models, JSON and NumPy ``.npz`` arrays read with
-``allow_pickle=False``; nothing is unpickled. Each artifact folder carries a
-``manifest.json`` with the SHA-256 of every file, the artifact kind, the format version, the
-package and library versions and the feature labels; loading refuses a folder whose files are
-missing or altered, or whose format version this package cannot read.
+``allow_pickle=False``; nothing is unpickled. Each artifact folder carries a ``manifest.json``
+with the SHA-256 of every file, the artifact kind, the format version, the package and library
+versions and, for estimators, the feature labels.
+
+Loading (:func:`read_manifest`) refuses a folder when
+
+- the manifest is missing, is not a JSON object, lists no files, or names another kind;
+- its format version is not :data:`FORMAT_VERSION`;
+- a listed file is missing or its hash differs (corrupted or modified);
+- the folder holds a file the manifest does not list (a stale or added file);
+- a library in :data:`VERSION_CHECKS` had another major version when the artifact was
+  written than the one installed. A different minor version only warns
+  (:class:`ArtifactVersionWarning`): the formats of these libraries are stable within a major
+  version.
 """
 
 from __future__ import annotations
@@ -12,15 +22,31 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
+import re
+import warnings
+import zipfile
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from predictor.errors import ModelLoadError
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+#: Format 2: the manifest lists every file of its folder (format 1 listed only what it wrote).
+FORMAT_VERSION = 2
 LIBRARIES = ("predictor", "lightgbm", "scikit-learn", "numpy", "pymatgen", "matminer", "torch")
+#: Libraries whose major version must match the installed one, per artifact kind.
+VERSION_CHECKS = {
+    "gbm-regressor": ("predictor", "lightgbm"),
+    "graph-regressor": ("predictor", "torch"),
+    "pretrained-weights": ("predictor", "torch"),
+    "mlflow-pyfunc": ("predictor", "mlflow"),
+}
+
+
+class ArtifactVersionWarning(UserWarning):
+    """An artifact written with another minor version of a library than the installed one."""
 
 
 def sha256(path: Path) -> str:
@@ -31,9 +57,9 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -41,29 +67,115 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def write_manifest(folder: Path, kind: str, files: list[str], **extra) -> dict:
-    """Write ``manifest.json`` listing ``files`` (relative to ``folder``) with their hashes."""
+def folder_files(folder: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Every file under ``folder`` but the manifest, as sorted relative POSIX paths.
+
+    Linked folders are not followed; ``exclude`` names sub-folders (relative paths) whose
+    content is verified by their own manifests.
+    """
     folder = Path(folder)
+    names = []
+    for root, dirs, files in os.walk(folder):
+        relative = PurePosixPath(Path(root).relative_to(folder).as_posix())
+        dirs[:] = [d for d in dirs if str(relative / d).removeprefix("./") not in exclude]
+        for name in files:
+            path = str(relative / name).removeprefix("./")
+            if path != MANIFEST:
+                names.append(path)
+    return sorted(names)
+
+
+def write_manifest(folder: Path, kind: str, files: list[str] | None = None, exclude: tuple[str, ...] = (),
+                   **extra) -> dict:
+    """Write ``manifest.json`` listing ``files`` (relative to ``folder``; default: all) with their hashes.
+
+    Raises
+    ------
+    ValueError
+        When the folder holds files that are not in ``files`` (left over from an earlier
+        save): the manifest must list every file, so save into an empty folder.
+    """
+    folder = Path(folder)
+    present = folder_files(folder, exclude)
+    files = present if files is None else sorted(files)
+    unlisted = sorted(set(present) - set(files))
+    if unlisted:
+        raise ValueError(f"{folder} holds files this save did not write ({', '.join(unlisted)}); save into an empty folder")
+    if not files:
+        raise ValueError(f"{folder}: no files to list in {MANIFEST}")
     manifest = {
         "kind": kind,
         "format_version": FORMAT_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": library_versions(),
-        "files": {name: sha256(folder / name) for name in sorted(files)},
+        "versions": library_versions(LIBRARIES + VERSION_CHECKS.get(kind, ())),
+        "files": {name: sha256(folder / name) for name in files},
+        **({"excluded_folders": sorted(exclude)} if exclude else {}),
         **extra,
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    temporary = folder / f".{MANIFEST}.tmp"
+    temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    temporary.replace(folder / MANIFEST)
     return manifest
 
 
-def read_manifest(folder: Path, kind: str) -> dict:
-    """Read and verify the manifest of an artifact folder.
+def _major_minor(version: str) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)(?:\.(\d+))?", str(version))
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else None
+
+
+def check_versions(manifest: dict, path: Path) -> None:
+    """Compare the library versions an artifact was written with against the installed ones.
+
+    A different major version of a library of :data:`VERSION_CHECKS` raises; a different
+    minor version warns (:class:`ArtifactVersionWarning`).
+    """
+    recorded = manifest.get("versions")
+    if not isinstance(recorded, dict) or "predictor" not in recorded:
+        raise ModelLoadError(f"{path}: records no predictor version; retrain with `predictor train`")
+    libraries = VERSION_CHECKS.get(manifest.get("kind"), ("predictor",))
+    installed = library_versions(libraries)
+    for name in libraries:
+        if name not in recorded or name not in installed:
+            continue
+        then, now = _major_minor(recorded[name]), _major_minor(installed[name])
+        if then is None:
+            raise ModelLoadError(f"{path}: unreadable {name} version {recorded[name]!r}")
+        if then[0] != now[0]:
+            raise ModelLoadError(
+                f"{path}: written with {name} {recorded[name]}, this environment has {installed[name]} "
+                f"(another major version); retrain with `predictor train` or install {name} {then[0]}.x"
+            )
+        if then[1] != now[1]:
+            warnings.warn(f"{path}: written with {name} {recorded[name]}, this environment has {installed[name]}",
+                          ArtifactVersionWarning, stacklevel=3)
+
+
+def _check_file_format(file: Path) -> None:
+    """Refuse a listed file whose content cannot be of its type (named by its suffix)."""
+    if file.suffix == ".json":
+        try:
+            json.loads(file.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelLoadError(f"{file} is not valid JSON ({exc})") from None
+    elif file.suffix in (".npz", ".pt") and not zipfile.is_zipfile(file):
+        raise ModelLoadError(f"{file} is not a {file.suffix} archive (not a zip file)")
+
+
+def read_manifest(folder: Path, kind: str, exclude: tuple[str, ...] = ()) -> dict:
+    """Read and verify the manifest of an artifact folder (the rules are in the module docstring).
+
+    Parameters
+    ----------
+    folder : Path
+    kind : str
+        The artifact kind expected, e.g. "gbm-regressor".
+    exclude : tuple of str
+        Sub-folders (relative paths) verified by their own manifests.
 
     Raises
     ------
     ModelLoadError
-        When the folder or a listed file is missing, a hash differs, the kind is not ``kind``
-        or the format version is not supported.
+        Naming the file and the reason.
     """
     folder = Path(folder)
     path = folder / MANIFEST
@@ -71,8 +183,10 @@ def read_manifest(folder: Path, kind: str) -> dict:
         raise ModelLoadError(f"no model artifacts at {folder} ({MANIFEST} missing); run `predictor train`")
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path} is not a readable manifest: {exc}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path} is not a readable manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ModelLoadError(f"{path} is not a manifest: a JSON {type(manifest).__name__}, expected an object")
     if manifest.get("kind") != kind:
         raise ModelLoadError(f"{folder} holds a {manifest.get('kind')!r} artifact, expected {kind!r}")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -80,12 +194,26 @@ def read_manifest(folder: Path, kind: str) -> dict:
             f"{folder} was written in artifact format {manifest.get('format_version')}, this version of "
             f"predictor reads format {FORMAT_VERSION}; retrain with `predictor train`"
         )
-    for name, expected in manifest.get("files", {}).items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ModelLoadError(f"{path} lists no files")
+    for name, expected in files.items():
+        if not isinstance(expected, str) or PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts:
+            raise ModelLoadError(f"{path}: invalid entry {name!r}")
         file = folder / name
         if not file.is_file():
             raise ModelLoadError(f"{file} is missing (listed in {MANIFEST})")
         if sha256(file) != expected:
             raise ModelLoadError(f"{file} does not match its hash in {MANIFEST}: corrupted or modified")
+        _check_file_format(file)
+    unlisted = sorted(set(folder_files(folder, exclude)) - set(files))
+    if unlisted:
+        raise ModelLoadError(
+            f"{folder / unlisted[0]} is not listed in {MANIFEST}"
+            + (f" (nor are {len(unlisted) - 1} more files)" if len(unlisted) > 1 else "")
+            + ": a model folder must hold exactly the files its manifest lists"
+        )
+    check_versions(manifest, path)
     return manifest
 
 
@@ -95,11 +223,73 @@ def read_estimator_settings(folder: Path, kind: str, class_name: str) -> tuple[d
     Raises
     ------
     ModelLoadError
-        As :func:`read_manifest`, or when the folder holds an estimator of another class.
+        As :func:`read_manifest`, or when the folder holds an estimator of another class or
+        settings without parameters.
     """
     folder = Path(folder)
     manifest = read_manifest(folder, kind)
-    settings = json.loads((folder / "estimator.json").read_text())
+    path = folder / "estimator.json"
+    if "estimator.json" not in manifest["files"]:
+        raise ModelLoadError(f"{path} is not listed in {MANIFEST}")
+    settings = json.loads(path.read_text())
+    if not isinstance(settings, dict) or not isinstance(settings.get("params"), dict):
+        raise ModelLoadError(f"{path}: expected a JSON object with the estimator's 'params'")
     if settings.get("class") != class_name:
         raise ModelLoadError(f"{folder} holds a {settings.get('class')}, not a {class_name}")
     return manifest, settings
+
+
+def load_estimator(estimator_class, folder: Path):
+    """``estimator_class.load(folder)``, every failure as a :class:`ModelLoadError` naming the folder.
+
+    The manifest checks name the file at fault; what they cannot catch (settings of the wrong
+    shape, a LightGBM file its library refuses) is reported here with the reason.
+    """
+    import lightgbm
+
+    folder = Path(folder)
+    try:
+        return estimator_class.load(folder)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile,
+            lightgbm.basic.LightGBMError) as exc:
+        raise ModelLoadError(f"{folder}: cannot load the saved {estimator_class.__name__} "
+                             f"({type(exc).__name__}: {exc})") from None
+
+
+#: The MLflow model folder (``models/mlflow_predictor``): its model parts are links verified by their own manifests.
+PYFUNC_KIND = "mlflow-pyfunc"
+PYFUNC_PARTS = ("artifacts/models",)
+PYFUNC_CODE = "serving.py"
+
+
+def write_pyfunc_manifest(folder: Path) -> dict:
+    """Hash every file of an MLflow model folder (its code, ``MLmodel``, environment files)."""
+    return write_manifest(folder, PYFUNC_KIND, exclude=PYFUNC_PARTS)
+
+
+def check_pyfunc_folder(folder: Path) -> None:
+    """Verify an MLflow model folder of the predictor before use.
+
+    A folder with a ``manifest.json`` (``predictor train`` writes one) must match it in every
+    file; a folder without one (a model logged to the MLflow registry) must carry exactly the
+    serving code of the installed package. The model parts are verified when they load.
+
+    Raises
+    ------
+    ModelLoadError
+    """
+    from importlib.util import find_spec
+
+    folder = Path(folder)
+    if (folder / MANIFEST).is_file():
+        read_manifest(folder, PYFUNC_KIND, exclude=PYFUNC_PARTS)
+        return
+    code, installed = folder / PYFUNC_CODE, Path(find_spec("predictor.serving").origin)
+    if not code.is_file() or sha256(code) != sha256(installed):
+        raise ModelLoadError(f"{code} is not the serving code of the installed predictor package "
+                             f"and {folder} has no {MANIFEST} to vouch for it")
+
+
+PRETRAINED_KIND = "pretrained-weights"

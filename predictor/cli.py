@@ -139,7 +139,7 @@ def cmd_screen(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from predictor.errors import DataNotFoundError
+    from predictor.errors import DataNotFoundError, FewerSourcesError
     from predictor.paths import models_dir
     from predictor.training import CONDUCTIVITY_DIR, TrainConfig, train
 
@@ -150,23 +150,17 @@ def cmd_train(args) -> int:
     else:
         config = TrainConfig(**settings, model_params={"random_state": args.seed})
     try:
-        report = train(config, output, progress=True)
-    except DataNotFoundError as exc:
+        report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources)
+    except (DataNotFoundError, FewerSourcesError, FileExistsError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from predictor.model_card import update_readme, write_model_card
-
-    write_model_card(output, report)
-    if output.resolve() == models_dir().resolve():
-        update_readme(report)
-    print(f"models written to {output}")
+    print(f"models written to {output} (model card: {output / 'README.md'})")
 
     import os
 
     from predictor.estimators import ConductivityRegressor
-    from predictor.tracking import log_training_run, save_pyfunc_model, tracking_uri
+    from predictor.tracking import log_training_run, tracking_uri
 
-    save_pyfunc_model(output)
     if args.no_tracking:
         os.environ["PREDICTOR_TRACKING"] = "off"
     model = ConductivityRegressor.load(output / CONDUCTIVITY_DIR)
@@ -228,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     t.add_argument("--quick", action="store_true", help="small models (seconds, for trying things out and tests)")
     t.add_argument("--no-tracking", action="store_true", help="do not log the run to MLflow")
+    t.add_argument("--allow-fewer-sources", action="store_true",
+                   help="replace models trained on more conductivity sources than are available now")
     t.set_defaults(func=cmd_train)
     return parser
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pymatgen.core import Composition, Element
 
-from predictor.errors import CompositionError
+from predictor.errors import CompositionError, shorten
 
 MOBILE_IONS = ("Li", "Na")
 HALOGENS = ("F", "Cl", "Br", "I")
@@ -29,6 +29,26 @@ MAX_Z = 103
 
 _FRACTION = re.compile(r"(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)")
 _SYMBOL = re.compile(r"[A-Z][a-z]?")
+#: Characters a formula may contain: element symbols, amounts (decimal, fraction, exponent), brackets, spaces.
+_GRAMMAR = re.compile(r"[A-Za-z0-9.()\[\]/+\- ]")
+#: An amount in exponent notation, e.g. "1e-3" or "2.5E2".
+_EXPONENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)[eE]([+-]?\d+)")
+#: Hydrogen isotopes that pymatgen would silently read as H.
+ISOTOPES = {"D": "deuterium", "T": "tritium"}
+
+
+def _expand_exponents(formula: str, text: str) -> str:
+    """Rewrite amounts in exponent notation ("Li1e-3") as decimals; refuse those out of range."""
+
+    def to_decimal(match: re.Match) -> str:
+        value = float(match.group(0))
+        if value < MIN_AMOUNT:
+            raise CompositionError(formula, f"amount {match.group(0)} is zero or below {MIN_AMOUNT:g}")
+        if value > MAX_ATOMS_PER_FORMULA:
+            raise CompositionError(formula, f"amount {match.group(0)} is more than {MAX_ATOMS_PER_FORMULA:g} atoms")
+        return f"{value:.12g}"
+
+    return _EXPONENT.sub(to_decimal, text)
 
 
 def _expand_fractions(formula: str) -> str:
@@ -46,8 +66,11 @@ def _expand_fractions(formula: str) -> str:
 def parse_formula(formula: object) -> Composition:
     """Parse and validate a chemical formula.
 
-    Accepts integer, decimal and fractional amounts ("Li3YCl6", "Li2.5Y0.5Zr0.5Cl6",
-    "Li2Sc2/3Cl4") and parentheses.
+    Accepts integer, decimal, fractional and exponent amounts ("Li3YCl6", "Li2.5Y0.5Zr0.5Cl6",
+    "Li2Sc2/3Cl4", "Li2.5e0YCl6"), parentheses, brackets and spaces. Any other character
+    ("Li@Cl", charges, hydrate dots) is refused, and so are the isotope symbols D and T
+    (pymatgen would read them as H: write H). Error messages echo at most 60 characters of
+    the input.
 
     Parameters
     ----------
@@ -62,7 +85,8 @@ def parse_formula(formula: object) -> Composition:
     ------
     CompositionError
         When the input is not a string, is empty, does not parse, names an unknown element or
-        one without tabulated properties, has a zero or negative amount, or is absurdly large.
+        one without tabulated properties, has a zero or negative amount, or is absurdly large,
+        holds a character outside the formula grammar, or an isotope symbol (D, T).
     """
     if isinstance(formula, Composition):
         formula = formula.formula
@@ -73,15 +97,27 @@ def parse_formula(formula: object) -> Composition:
         raise CompositionError(formula, "empty formula")
     if len(text) > MAX_FORMULA_LENGTH:
         raise CompositionError(formula, f"formula longer than {MAX_FORMULA_LENGTH} characters")
+    bad = sorted(set(_GRAMMAR.sub("", text)))
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5])
+        raise CompositionError(formula, f"character {shown} is not part of a chemical formula "
+                                        "(element symbols, amounts, parentheses)")
+    isotopes = [s for s in _SYMBOL.findall(text) if s in ISOTOPES]
+    if isotopes:
+        raise CompositionError(formula, f"isotope symbol {isotopes[0]} ({ISOTOPES[isotopes[0]]}) is not supported: "
+                                        "write H (the models do not distinguish isotopes)")
+    text = _expand_exponents(formula, text)
     if "-" in text:
         raise CompositionError(formula, "negative or symbolic amounts are not allowed (write x as a number)")
+    if "+" in text:
+        raise CompositionError(formula, "charges ('+') are not part of a formula")
 
     try:
         composition = Composition(_expand_fractions(text))
     except CompositionError:
         raise
     except Exception as exc:  # pymatgen raises ValueError, KeyError, TypeError for bad strings
-        raise CompositionError(formula, f"not a valid chemical formula ({exc})") from None
+        raise CompositionError(formula, f"not a valid chemical formula ({shorten(str(exc), 100)})") from None
 
     for symbol in composition.elements:
         if not isinstance(symbol, Element) or not Element.is_valid_symbol(str(symbol)):

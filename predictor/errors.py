@@ -16,7 +16,16 @@ class CompositionError(PredictorError, ValueError):
     def __init__(self, formula: object, reason: str):
         self.formula = formula
         self.reason = reason
-        super().__init__(f"{formula!r}: {reason}")
+        super().__init__(f"{shorten(repr(formula))}: {reason}")
+
+
+#: Characters of an input echoed in an error message; longer inputs end in "...".
+MAX_ECHO = 60
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters plus "..." when longer (inputs echoed in messages)."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class ModelLoadError(PredictorError, RuntimeError):
@@ -25,3 +34,7 @@ class ModelLoadError(PredictorError, RuntimeError):
 
 class DataNotFoundError(PredictorError, FileNotFoundError):
     """A third-party data set that is not in the configured data directory."""
+
+
+class FewerSourcesError(PredictorError, RuntimeError):
+    """Training would replace models trained on more data sources with models trained on fewer."""

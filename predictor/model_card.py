@@ -1,18 +1,16 @@
-"""The model card (``models/README.md``) and the README's metrics section, from the training report.
+"""The model card (``models/README.md``) from the training report.
 
-``predictor train`` writes both; ``python -m predictor.model_card`` rewrites them from an
-existing ``models/metrics.json`` without retraining.
+``predictor train`` writes it with the models; ``python -m predictor.model_card`` rewrites it
+from an existing ``models/metrics.json`` without retraining. Neither touches the repository's
+README.md, whose metrics section is written by hand from the model card.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-from predictor.paths import REPO_ROOT, models_dir
-
-README_MARKERS = ("<!-- metrics:begin -->", "<!-- metrics:end -->")
+from predictor.paths import models_dir
 
 _SPLIT_TITLES = {
     "obelix_split_obelix_only": "OBELiX official split, trained on OBELiX train only",
@@ -120,31 +118,10 @@ out-of-fold predictions.
     return path
 
 
-def update_readme(report: dict, readme: Path = REPO_ROOT / "README.md") -> None:
-    """Replace the metrics section of the top-level README (between its markers)."""
-    if not readme.is_file():
-        return
-    text = readme.read_text()
-    begin, end = README_MARKERS
-    if begin not in text or end not in text:
-        return
-    section = (
-        f"{begin}\nMeasured by `predictor train` on {report['date']} (held-out data only; the model card\n"
-        "[`models/README.md`](models/README.md) has the details and the data summary).\n\n"
-        "Conductivity, log10(S/cm):\n\n"
-        f"{metrics_table(report)}\n\n"
-        "Electrochemical window, V (grouped 5-fold CV by chemical system; `published_halides`: published\n"
-        "DFT windows of halides in the held-out folds):\n\n"
-        f"{window_metrics_table(report)}\n{end}"
-    )
-    readme.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S))
-
-
 def main() -> None:
     folder = models_dir()
     report = json.loads((folder / "metrics.json").read_text())
     print(f"wrote {write_model_card(folder, report)}")
-    update_readme(report)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Composition
 from tqdm.auto import tqdm
 
+from predictor.artifacts import load_estimator
 from predictor.composition import describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
@@ -38,6 +41,44 @@ COLUMN_TYPES = {column: float for column in COLUMNS} | {
 def empty_table() -> pd.DataFrame:
     """A prediction table with no rows and the column types of :meth:`Predictor.predict`."""
     return pd.DataFrame(columns=COLUMNS).astype(COLUMN_TYPES)
+
+
+def formula_inputs(formulas) -> Iterable:
+    """The formulas of any accepted input, one element per row to predict.
+
+    Accepted: a single formula (str or Composition), a list, tuple or other 1-D sequence, a
+    pandas Series or Index, a 1-D NumPy array, an iterator or generator, and a DataFrame by
+    its ``formula`` column. An element that is not a formula (a number, a list, None) is not
+    refused here: it becomes a row whose ``error`` says so.
+
+    Raises
+    ------
+    TypeError
+        For a dict, bytes, a set, a 2-D array or anything that is not iterable, naming the type.
+    ValueError
+        For a DataFrame without a ``formula`` column, naming its columns.
+    """
+    if isinstance(formulas, (str, Composition)):
+        return [formulas]
+    if isinstance(formulas, pd.DataFrame):
+        if "formula" not in formulas.columns:
+            columns = ", ".join(map(str, formulas.columns[:20])) or "none"
+            raise ValueError(f"the DataFrame has no 'formula' column (columns: {columns})")
+        return formulas["formula"].tolist()
+    if isinstance(formulas, (pd.Series, pd.Index)):
+        return formulas.tolist()
+    if isinstance(formulas, np.ndarray):
+        if formulas.ndim != 1:
+            raise TypeError(f"formulas must be 1-D, got a {formulas.ndim}-D array of shape {formulas.shape}")
+        return formulas.tolist()
+    if isinstance(formulas, (bytes, bytearray, memoryview)):
+        raise TypeError(f"formulas must be text, got {type(formulas).__name__}: decode it first")
+    if isinstance(formulas, (Mapping, AbstractSet)):
+        raise TypeError(f"formulas must be a sequence of formulas, got a {type(formulas).__name__} "
+                        "(no row order): pass a list")
+    if not isinstance(formulas, Iterable):
+        raise TypeError(f"formulas must be a formula or a sequence of formulas, got {type(formulas).__name__}")
+    return formulas
 
 
 #: Formulas featurised at a time by default.
@@ -81,7 +122,14 @@ class Predictor:
         folder = Path(path) if path is not None else models_dir()
         if not folder.is_dir():
             raise ModelLoadError(f"model folder {folder} does not exist; run `predictor train` or pass the path")
-        return cls(ConductivityRegressor.load(folder / CONDUCTIVITY_DIR), WindowRegressor.load(folder / WINDOWS_DIR))
+        conductivity = load_estimator(ConductivityRegressor, folder / CONDUCTIVITY_DIR)
+        windows = load_estimator(WindowRegressor, folder / WINDOWS_DIR)
+        parts = {CONDUCTIVITY_DIR: conductivity, **{f"{WINDOWS_DIR}/{k}": m for k, m in windows.models_.items()}}
+        for part, model in parts.items():
+            if getattr(model, "calibration_", None) is None:
+                raise ModelLoadError(f"{folder / part}/estimator.json has no uncertainty calibration; the predictor "
+                                     "reports calibrated uncertainties only: retrain with `predictor train`")
+        return cls(conductivity, windows)
 
     def predict(self, formulas: Iterable[str] | str, batch_size: int = BATCH_SIZE,
                 progress: bool = False) -> pd.DataFrame:
@@ -89,7 +137,9 @@ class Predictor:
 
         Parameters
         ----------
-        formulas : iterable of str (or a single str)
+        formulas : str, sequence of str, pandas Series, 1-D array, iterator, or DataFrame
+            The formulas; a DataFrame by its ``formula`` column (see :func:`formula_inputs`).
+            A non-string element gives a row with an error.
         batch_size : int, default=10000
             Formulas featurised and predicted at a time (bounds the working memory).
         progress : bool, default=False
@@ -108,9 +158,7 @@ class Predictor:
             a row is out of domain), ``error`` (empty, or why the row could not be predicted;
             its numbers are then NaN). A bad formula never spoils the other rows.
         """
-        if isinstance(formulas, str):
-            formulas = [formulas]
-        formulas = list(formulas)
+        formulas = list(formula_inputs(formulas))
         tables = list(self.iter_predict(formulas, batch_size, progress))
         if len(tables) <= 1:  # the common case: skip concat's copy
             return tables[0] if tables else empty_table()
@@ -123,6 +171,7 @@ class Predictor:
         Memory stays bounded for any number of formulas: read, predict and write a batch at a
         time (``predictor predict --input`` does this).
         """
+        formulas = formula_inputs(formulas)
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be at least 1")
         total = len(formulas) if hasattr(formulas, "__len__") else None
@@ -175,4 +224,6 @@ class Predictor:
                 row["domain_notes"] = "; ".join(all_notes)
                 row["in_domain"] = not all_notes
 
-        return pd.DataFrame({c: np.array([row[c] for row in rows], dtype=COLUMN_TYPES[c]) for c in COLUMNS})
+        # fromiter: an input element that is itself a sequence (a per-row error) stays one element
+        return pd.DataFrame({c: np.fromiter((row[c] for row in rows), dtype=COLUMN_TYPES[c], count=len(rows))
+                             for c in COLUMNS})

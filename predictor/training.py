@@ -2,6 +2,11 @@
 
 ``predictor train`` calls :func:`train`. The same configuration and seed give the same
 models and the same metrics (LightGBM runs in deterministic mode).
+
+Nothing is written into the model folder while training: everything (models, metrics, model
+card, MLflow model folder) goes into a staging folder beside it, which replaces the folder
+only once complete. An error or an interrupt leaves the previous models as they were. Training
+never edits the repository's README.md.
 """
 
 from __future__ import annotations
@@ -9,13 +14,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from predictor.artifacts import library_versions
+from predictor.artifacts import library_versions, write_pyfunc_manifest
+from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
 from predictor.loaders.combined import SOURCES, load_conductivity_data
@@ -26,6 +34,11 @@ log = logging.getLogger(__name__)
 CONDUCTIVITY_DIR = "conductivity"
 WINDOWS_DIR = "windows"
 METRICS_FILE = "metrics.json"
+#: Kept from the previous model folder: written by other commands (``python -m predictor.nn.pretrain``).
+KEPT_FOLDERS = ("pretrained",)
+#: What a model folder may hold; training refuses to replace a folder holding anything else.
+MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, METRICS_FILE, "README.md", "mlflow_predictor",
+                        "grouped_cv_predictions.csv", "window_cv_predictions.csv", *KEPT_FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -85,20 +98,128 @@ def data_summary(table: pd.DataFrame) -> dict:
     }
 
 
-def train(config: TrainConfig, output_dir: str | Path, progress: bool = True) -> dict:
-    """Evaluate, fit the conductivity model on all labels and write it with its metrics.
+def previous_sources(folder: Path) -> set[str] | None:
+    """The conductivity sources the models in ``folder`` were trained on (None when unknown)."""
+    try:
+        report = json.loads((Path(folder) / METRICS_FILE).read_text())
+        return set(report["data"]["rows_per_source"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_replaceable(folder: Path, sources: set[str], allow_fewer_sources: bool = False) -> None:
+    """Refuse to replace ``folder`` when it is not a model folder, or holds models trained on more sources.
+
+    Raises
+    ------
+    FewerSourcesError
+        When the models in ``folder`` were trained on a source missing from ``sources`` (a
+        third-party data set not found, typically) and ``allow_fewer_sources`` is False.
+    FileExistsError
+        When ``folder`` holds anything but models (training replaces the whole folder).
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise FileExistsError(f"{folder} is a file, not a model folder")
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FOLDER_ENTRIES)
+    if foreign:
+        raise FileExistsError(f"{folder} holds files that are not models ({', '.join(foreign[:5])}); "
+                              "training replaces the whole folder: choose an empty or a model folder")
+    before = previous_sources(folder)
+    missing = sorted(before - sources) if before else []
+    if missing and not allow_fewer_sources:
+        raise FewerSourcesError(
+            f"refusing to replace the models in {folder}, trained on {', '.join(sorted(before))}, with models "
+            f"trained without {', '.join(missing)} (not found); pass --allow-fewer-sources to replace them anyway"
+        )
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Put the complete ``staging`` folder in place of ``target``: the old folder is moved aside,
+    the new one renamed in, then the old one removed."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    aside = target.with_name(f"{target.name}.previous-{os.getpid()}")
+    os.rename(target, aside)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    shutil.rmtree(aside)
+
+
+def sources_line(summary: dict, sources: tuple[str, ...]) -> str:
+    """The first line a training run prints: the labels per source, and the sources not found."""
+    used = ", ".join(f"{name} {rows}" for name, rows in summary["rows_per_source"].items())
+    missing = [name for name in sources if name not in summary["rows_per_source"]]
+    not_found = f"; not found: {', '.join(missing)} (`predictor data` says where they are looked for)" if missing else ""
+    return f"training data: {summary['rows']} conductivity labels ({used}{not_found})"
+
+
+def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
+          allow_fewer_sources: bool = False) -> dict:
+    """Evaluate, fit the conductivity and window models on all labels and write the model folder.
+
+    The folder (models, ``metrics.json``, the model card ``README.md``, the MLflow model
+    folder) is written as ``<output_dir>.staging-<pid>`` beside ``output_dir`` and replaces
+    it at the end; until then the previous models stay untouched, and on any error or
+    interrupt the staging folder is removed. ``pretrained/`` is carried over.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    output_dir : str or Path
+        The model folder to write or replace (empty, absent, or a model folder).
+    progress : bool, default=True
+    allow_fewer_sources : bool, default=False
+        Replace models trained on more conductivity sources than are available now.
 
     Returns
     -------
     dict
         The content of ``metrics.json``: configuration, data summary, evaluation metrics,
         library versions and date.
+
+    Raises
+    ------
+    FewerSourcesError
+        See :func:`check_replaceable` (checked before any training).
     """
-    output_dir = Path(output_dir)
+    target = Path(output_dir).absolute()
     data = load_conductivity_data(config.sources)
     table = data.table
     summary = data_summary(table)
     log.info("training data: %s", summary)
+    if progress:
+        print(sources_line(summary, config.sources), flush=True)
+    check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
+    staging = target.with_name(f"{target.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        report = _train_into(staging, config, data, summary, progress)
+        from predictor.model_card import write_model_card
+        from predictor.tracking import save_pyfunc_model
+
+        write_model_card(staging, report)
+        write_pyfunc_manifest(save_pyfunc_model(staging))
+        for name in KEPT_FOLDERS:
+            if (target / name).is_dir():
+                shutil.copytree(target / name, staging / name, symlinks=True)
+        replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool) -> dict:
+    """Evaluate and fit both models, writing them and ``metrics.json`` into ``output_dir``."""
+    table = data.table
     report = {
         "date": _dt.date.today().isoformat(),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
@@ -123,7 +244,6 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True) ->
             print(f"grouped {config.cv_folds}-fold CV by chemical system on all {len(table)} labels ...", flush=True)
         cv = evaluate_grouped_cv(config.make_model, table, config.censored_log10_sigma, config.cv_folds, progress=progress)
         report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
-        output_dir.mkdir(parents=True, exist_ok=True)
         cv["predictions"].to_csv(output_dir / "grouped_cv_predictions.csv", index=False, float_format="%.4f")
 
     if progress:

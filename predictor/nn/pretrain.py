@@ -26,7 +26,8 @@ import pandas as pd
 import torch
 from pymatgen.core import Composition
 
-from predictor.artifacts import sha256
+from predictor.artifacts import PRETRAINED_KIND, read_manifest, sha256, write_manifest
+from predictor.errors import ModelLoadError
 from predictor.nn.data import MAX_ELEMENTS, CompositionGraphs
 from predictor.nn.training import TrainConfig, predict, train
 from predictor.paths import data_file, models_dir
@@ -43,9 +44,24 @@ def pretrained_path() -> Path:
 
 
 def load_pretrained(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Descriptor state_dict and settings written by :func:`main` (``weights_only`` load)."""
+    """Descriptor state_dict and settings written by :func:`main` (``weights_only`` load).
+
+    The folder's ``manifest.json`` is verified first (hashes of the weights and settings).
+
+    Raises
+    ------
+    ModelLoadError
+        When the weights or their settings are missing, unlisted, modified or unreadable.
+    """
     path = Path(path)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    manifest = read_manifest(path.parent, PRETRAINED_KIND)
+    for name in (path.name, path.with_suffix(".json").name):
+        if name not in manifest["files"]:
+            raise ModelLoadError(f"{path.parent / name} is not listed in the folder's manifest.json")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: cannot load the pretrained weights ({exc})") from None
     settings = json.loads(path.with_suffix(".json").read_text())
     return state, settings
 
@@ -112,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         "weights_sha256": sha256(output / WEIGHTS),
     }
     (output / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
+    write_manifest(output, PRETRAINED_KIND, [WEIGHTS, SETTINGS])
     log.info("validation MAE %.3f eV/atom after %d epochs, %.0f s; wrote %s", val_mae, args.epochs, wall, output / WEIGHTS)
     return settings
 

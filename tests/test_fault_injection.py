@@ -1,0 +1,539 @@
+"""Fault injection (issue 11): interrupted training, tampered artifacts, odd inputs, serving JSON.
+
+Every test builds its own small models in a temporary folder, so nothing here reads or alters
+the shipped ``models/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SMALL_SET
+
+from predictor import ConductivityRegressor
+from predictor.artifacts import (ArtifactVersionWarning, check_pyfunc_folder, read_manifest, write_manifest,
+                                 write_pyfunc_manifest)
+from predictor.composition import parse_formula
+from predictor.errors import CompositionError, FewerSourcesError, ModelLoadError
+from predictor.estimators import WindowRegressor
+from predictor.loaders.combined import LabelledData, annotate
+from predictor.paths import REPO_ROOT
+from predictor.predictor import Predictor
+
+TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}
+CARRIER_SET = [(f, y) for f, y in SMALL_SET if "Li" in f or "Na" in f]
+
+
+def _windows(formulas):
+    rng = np.random.default_rng(0)
+    reduction = 0.5 + rng.normal(0, 0.3, len(formulas))
+    return reduction, reduction + 3.0 + rng.normal(0, 0.3, len(formulas))
+
+
+def _fit_models(folder: Path) -> Path:
+    formulas, targets = map(list, zip(*CARRIER_SET))
+    ConductivityRegressor(**TINY).fit(formulas, targets).save(folder / "conductivity")
+    WindowRegressor(**TINY).fit(formulas, *_windows(formulas)).save(folder / "windows")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> Path:
+    """A complete, small model folder (conductivity and both window limits, calibrated)."""
+    return _fit_models(tmp_path_factory.mktemp("tiny") / "models")
+
+
+@pytest.fixture(scope="module")
+def tiny_predictor(tiny_models) -> Predictor:
+    return Predictor.load(tiny_models)
+
+
+@pytest.fixture
+def models(tiny_models, tmp_path) -> Path:
+    """A private copy of the tiny model folder, to damage."""
+    return Path(shutil.copytree(tiny_models, tmp_path / "models", symlinks=True))
+
+
+def _rehash(folder: Path) -> None:
+    """Rewrite a folder's manifest over its current files, as a careless or hostile editor would."""
+    old = json.loads((folder / "manifest.json").read_text())
+    extra = {k: v for k, v in old.items() if k in ("estimator", "target")}
+    write_manifest(folder, old["kind"], **extra)
+
+
+def _edit_manifest(folder: Path, change) -> None:
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Training writes into a staging folder and swaps it in at the end
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_training(monkeypatch):
+    """``predictor.training`` on the small fixture set (curated source only), in seconds."""
+    import predictor.training as training
+
+    frame = pd.DataFrame({"formula": [f for f, _ in CARRIER_SET], "log10_sigma": [y for _, y in CARRIER_SET],
+                          "source": "curated", "censored": False, "split": "extra"})
+    table, _ = annotate(frame)
+    formulas = table["formula"].tolist()
+    reduction, oxidation = _windows(formulas)
+    windows = table[["formula", "carrier", "group", "composition_key", "anion_family"]].assign(
+        reduction_limit_V=reduction, oxidation_limit_V=oxidation, source="published", doi="")
+    monkeypatch.setattr(training, "load_conductivity_data",
+                        lambda sources: LabelledData(table=table.reset_index(drop=True), rejected=pd.DataFrame()))
+    monkeypatch.setattr(training, "load_window_labels", lambda: windows.reset_index(drop=True))
+    return training.TrainConfig.quick(sources=("curated",), evaluate=False, model_params=dict(TINY),
+                                      window_params=dict(TINY))
+
+
+def _model_folder_with_sources(models: Path, sources: list[str]) -> Path:
+    (models / "metrics.json").write_text(json.dumps({"data": {"rows_per_source": {s: 10 for s in sources}}}))
+    (models / "pretrained").mkdir()
+    (models / "pretrained" / "weights.json").write_text("{}")
+    return models
+
+
+def test_train_swaps_in_a_complete_folder_and_keeps_pretrained(tiny_training, models):
+    from predictor.training import train
+
+    _model_folder_with_sources(models, ["obelix", "curated", "liiondb"])
+    report = train(tiny_training, models, progress=False, allow_fewer_sources=True)
+    assert report["data"]["rows_per_source"] == {"curated": len(CARRIER_SET)}
+    assert sorted(p.name for p in models.parent.iterdir()) == ["models"], "staging or old folder left behind"
+    assert {"conductivity", "windows", "metrics.json", "README.md", "mlflow_predictor", "pretrained"} <= {
+        p.name for p in models.iterdir()}
+    assert (models / "pretrained" / "weights.json").read_text() == "{}"
+    check_pyfunc_folder(models / "mlflow_predictor")
+    assert Predictor.load(models).predict(["Li3YCl6"])["error"].tolist() == [""]
+
+
+@pytest.mark.parametrize("fault", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+@pytest.mark.parametrize("where", ["train_windows", "write_model_card"])
+def test_interrupted_train_leaves_the_previous_models_untouched(tiny_training, models, monkeypatch, fault, where):
+    import predictor.model_card
+    import predictor.training as training
+    from predictor.training import train
+
+    _model_folder_with_sources(models, ["curated"])
+    before = _snapshot(models)
+
+    def fail(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr(training if where == "train_windows" else predictor.model_card, where, fail)
+    with pytest.raises(type(fault)):
+        train(tiny_training, models, progress=False)
+    assert _snapshot(models) == before
+    assert sorted(p.name for p in models.parent.iterdir()) == ["models"], "staging folder left behind"
+    assert Predictor.load(models).predict(["Li3YCl6"])["error"].tolist() == [""]
+
+
+def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, models, monkeypatch, capsys):
+    import predictor.training as training
+    from predictor.cli import main
+    from predictor.training import train
+
+    _model_folder_with_sources(models, ["obelix", "curated", "liiondb"])
+    before = _snapshot(models)
+    monkeypatch.setattr(training, "_train_into", lambda *a, **k: pytest.fail("trained before checking the sources"))
+    with pytest.raises(FewerSourcesError, match="without liiondb, obelix.*--allow-fewer-sources"):
+        train(tiny_training, models, progress=False)
+    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "--allow-fewer-sources" in error
+    assert _snapshot(models) == before
+
+
+def test_train_refuses_to_replace_a_folder_that_is_not_a_model_folder(tiny_training, tmp_path):
+    from predictor.training import train
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="notes.txt"):
+        train(tiny_training, tmp_path, progress=False)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_train_command_never_edits_the_readme(tiny_training, models, monkeypatch):
+    import predictor.training as training
+    from predictor.cli import main
+
+    monkeypatch.setattr(training.TrainConfig, "quick", classmethod(lambda cls, **settings: tiny_training))
+
+    _model_folder_with_sources(models, ["curated"])
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(models))
+    readme = REPO_ROOT / "README.md"
+    begin, end = "<!-- metrics:begin -->", "<!-- metrics:end -->"
+    text = readme.read_text()
+    block = text[text.index(begin):text.index(end)]
+    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated"]) == 0
+    text = readme.read_text()
+    assert text[text.index(begin):text.index(end)] == block
+    assert (models / "README.md").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The manifest lists every file; versions and calibration are checked
+# ---------------------------------------------------------------------------------------------
+def test_intact_copy_loads(models):
+    Predictor.load(models)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: shutil.copy(f / "member_00.txt", f / "member_02.txt"), "member_02.txt is not listed"),
+    (lambda f: _edit_manifest(f, lambda m: m["files"].pop("member_01.txt")), "member_01.txt is not listed"),
+    (lambda f: _edit_manifest(f, lambda m: m["files"].pop("estimator.json")), "estimator.json is not listed"),
+    (lambda f: (f / "member_00.txt").unlink(), "member_00.txt is missing"),
+    (lambda f: _edit_manifest(f, lambda m: m.update(files={})), "lists no files"),
+    (lambda f: (f / "estimator.json").write_text((f / "estimator.json").read_text().replace('"n_members": 2',
+                                                                                           '"n_members": 1')),
+     "estimator.json does not match its hash"),
+    (lambda f: _edit_manifest(f, lambda m: m.update(format_version=1)), "artifact format 1"),
+    (lambda f: _edit_manifest(f, lambda m: m["versions"].update(lightgbm="1.0")), "lightgbm 1.0"),
+    (lambda f: _edit_manifest(f, lambda m: m["versions"].update(predictor="9.9")), "predictor 9.9"),
+    (lambda f: _edit_manifest(f, lambda m: m["versions"].pop("predictor")), "no predictor version"),
+], ids=["extra-file", "entry-removed", "settings-entry-removed", "file-missing", "empty-list", "tampered",
+        "old-format", "lightgbm-major", "predictor-major", "no-version"])
+def test_damaged_manifest_or_folder_is_refused(models, damage, message):
+    damage(models / "conductivity")
+    with pytest.raises(ModelLoadError, match=message):
+        Predictor.load(models)
+
+
+def test_a_different_minor_version_warns_and_loads(models):
+    from predictor.artifacts import library_versions
+
+    major, minor = library_versions()["lightgbm"].split(".")[:2]
+    _edit_manifest(models / "windows" / "oxidation_limit_V",
+                   lambda m: m["versions"].update(lightgbm=f"{major}.{int(minor) + 1}.0"))
+    with pytest.warns(ArtifactVersionWarning, match="lightgbm"):
+        Predictor.load(models)
+
+
+@pytest.mark.parametrize("part", ["conductivity", "windows/reduction_limit_V"])
+def test_a_model_without_calibration_is_refused(models, part):
+    settings = json.loads((models / part / "estimator.json").read_text())
+    settings["calibration"] = None
+    (models / part / "estimator.json").write_text(json.dumps(settings))
+    _rehash(models / part)
+    with pytest.raises(ModelLoadError, match="no uncertainty calibration"):
+        Predictor.load(models)
+
+
+def test_save_into_a_folder_with_stale_members_is_refused(tiny_models, tmp_path):
+    folder = Path(shutil.copytree(tiny_models / "conductivity", tmp_path / "conductivity"))
+    shutil.copy(folder / "member_00.txt", folder / "member_07.txt")
+    model = ConductivityRegressor.load(tiny_models / "conductivity")
+    with pytest.raises(ValueError, match="member_07.txt"):
+        model.save(folder)
+    with pytest.raises(ModelLoadError):
+        ConductivityRegressor.load(folder)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The MLflow model folder and the pretrained weights are hashed and verified
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_pyfunc(tiny_models) -> Path:
+    from predictor.tracking import save_pyfunc_model
+
+    folder = save_pyfunc_model(tiny_models)
+    write_pyfunc_manifest(folder)
+    return folder
+
+
+def test_pyfunc_folder_with_appended_code_is_refused(tiny_pyfunc, tmp_path):
+    import mlflow
+
+    models = Path(shutil.copytree(tiny_pyfunc.parent, tmp_path / "models", symlinks=True))
+    folder = models / "mlflow_predictor"
+    check_pyfunc_folder(folder)
+    with open(folder / "serving.py", "a") as handle:
+        handle.write("\nTAMPERED = True\n")
+    with pytest.raises(ModelLoadError, match="serving.py does not match its hash"):
+        check_pyfunc_folder(folder)
+    with pytest.raises(Exception, match="serving.py does not match its hash"):
+        mlflow.pyfunc.load_model(str(folder))
+    (folder / "manifest.json").unlink()  # without a manifest the code must be the installed package's
+    with pytest.raises(ModelLoadError, match="not the serving code of the installed predictor"):
+        check_pyfunc_folder(folder)
+
+
+def test_shipped_pyfunc_folder_and_pretrained_weights_have_verified_manifests():
+    check_pyfunc_folder(REPO_ROOT / "models" / "mlflow_predictor")
+    assert (REPO_ROOT / "models" / "mlflow_predictor" / "serving.py").read_bytes() == (
+        REPO_ROOT / "predictor" / "serving.py").read_bytes()
+    manifest = read_manifest(REPO_ROOT / "models" / "pretrained", "pretrained-weights")
+    assert "roost_mp_formation.pt" in manifest["files"]
+
+
+def test_tampered_pretrained_weights_are_refused(tmp_path):
+    from predictor.nn.pretrain import WEIGHTS, load_pretrained
+
+    folder = Path(shutil.copytree(REPO_ROOT / "models" / "pretrained", tmp_path / "pretrained"))
+    state, _ = load_pretrained(folder / WEIGHTS)
+    assert state
+    with open(folder / WEIGHTS, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelLoadError, match="does not match its hash"):
+        load_pretrained(folder / WEIGHTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Every load failure is a ModelLoadError naming the file and the reason
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "manifest.json").write_text("[1, 2]"), "manifest.json is not a manifest: a JSON list"),
+    (lambda f: (f / "manifest.json").write_text("{not json"), "manifest.json is not a readable manifest"),
+    (lambda f: ((f / "domain.npz").write_bytes(b"not a zip"), _rehash(f)), "domain.npz is not a .npz archive"),
+    (lambda f: ((f / "estimator.json").write_text("{oops"), _rehash(f)), "estimator.json is not valid JSON"),
+    (lambda f: ((f / "estimator.json").write_text("[]"), _rehash(f)), "estimator.json: expected a JSON object"),
+    (lambda f: ((f / "estimator.json").write_text(
+        (f / "estimator.json").read_text().replace('"n_members"', '"no_such_parameter"')), _rehash(f)),
+     "conductivity: cannot load the saved ConductivityRegressor \\(TypeError"),
+    (lambda f: ((f / "member_00.txt").write_text("tree\ngarbage\n"), _rehash(f)),
+     "conductivity: cannot load the saved ConductivityRegressor \\(LightGBMError"),
+], ids=["manifest-list", "manifest-not-json", "bad-zip", "settings-not-json", "settings-list", "unknown-param",
+        "lightgbm-garbage"])
+def test_every_load_failure_is_a_model_load_error(models, damage, message):
+    damage(models / "conductivity")
+    with pytest.raises(ModelLoadError, match=message):
+        Predictor.load(models)
+
+
+def test_cli_reports_a_broken_model_folder_in_one_line(models, capsys):
+    from predictor.cli import main
+
+    (models / "conductivity" / "manifest.json").write_text("[]")
+    assert main(["predict", "Li3YCl6", "--models", str(models)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "manifest.json" in error
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Inputs of Predictor.predict
+# ---------------------------------------------------------------------------------------------
+FORMULAS = ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]
+
+
+@pytest.mark.parametrize("make", [
+    list, tuple, pd.Series, pd.Index, np.array, iter, lambda f: (x for x in f),
+    lambda f: pd.DataFrame({"id": range(len(f)), "formula": f}),
+], ids=["list", "tuple", "series", "index", "array", "iterator", "generator", "dataframe"])
+def test_accepted_inputs_give_one_row_per_formula(tiny_predictor, make):
+    expected = tiny_predictor.predict(FORMULAS)
+    table = tiny_predictor.predict(make(FORMULAS))
+    pd.testing.assert_frame_equal(table, expected)
+    streamed = pd.concat(tiny_predictor.iter_predict(make(FORMULAS), batch_size=2), ignore_index=True)
+    pd.testing.assert_frame_equal(streamed, expected)
+
+
+@pytest.mark.parametrize("bad", [["x"], ("a", "b"), ["a", "b"], None, 5, 2.5, {"formula": "LiCl"}, b"LiCl"],
+                         ids=["list1", "tuple2", "list2", "none", "int", "float", "dict", "bytes"])
+def test_a_non_string_element_is_a_row_error_and_loses_nothing(tiny_predictor, bad):
+    table = tiny_predictor.predict(["Li3YCl6"] * 500 + [bad] + ["Na3YCl6"])
+    assert len(table) == 502
+    assert (table["error"].iloc[:500] == "").all() and table["error"].iloc[501] == ""
+    assert "expected a formula string" in table["error"].iloc[500]
+    assert np.isnan(table["log10_sigma"].iloc[500])
+
+
+def test_sequence_elements_of_equal_length_are_row_errors(tiny_predictor):
+    table = tiny_predictor.predict(pd.Series([["Li", "Cl"], ["Na", "Cl"]]))
+    assert len(table) == 2 and table["error"].str.contains("got list").all()
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"Li3YCl6": 1}, "got a dict"), (b"Li3YCl6", "got bytes"), (bytearray(b"LiCl"), "got bytearray"),
+    (np.array([["Li3YCl6", "LiCl"]]), "2-D array"), ({"LiCl", "NaCl"}, "got a set"), (5, "got int"),
+    (None, "got NoneType"),
+], ids=["dict", "bytes", "bytearray", "2d-array", "set", "int", "none"])
+def test_refused_inputs_raise_type_error_naming_the_type(tiny_predictor, bad, message):
+    with pytest.raises(TypeError, match=message):
+        tiny_predictor.predict(bad)
+    with pytest.raises(TypeError, match=message):
+        next(tiny_predictor.iter_predict(bad))
+
+
+def test_dataframe_without_formula_column_is_refused_naming_its_columns(tiny_predictor):
+    with pytest.raises(ValueError, match="no 'formula' column \\(columns: name, value\\)"):
+        tiny_predictor.predict(pd.DataFrame({"name": ["Li3YCl6"], "value": [1]}))
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Formula grammar, isotopes, exponents, echo length
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("formula, message", [
+    ("Li@Cl", "character '@' is not part of a chemical formula"),
+    ("Li3YCl6·2H2O", "character '·'"),
+    ("Li3YCl6;", "character ';'"),
+    ("Li₃YCl₆", "character"),
+    ("D2O", "isotope symbol D \\(deuterium\\)"),
+    ("T2O", "isotope symbol T \\(tritium\\)"),
+    ("LiDCl", "isotope symbol D"),
+    ("Li1e-308Cl", "amount 1e-308 is zero or below 0.0001"),
+    ("Li1e999Cl", "amount 1e999 is more than"),
+    ("Li+Cl", "charges"),
+    ("Li-1Cl", "negative"),
+])
+def test_formulas_outside_the_grammar_are_refused_with_the_reason(formula, message):
+    with pytest.raises(CompositionError, match=message):
+        parse_formula(formula)
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ("Li1e-3Cl", {"Li": 0.001, "Cl": 1}), ("Li2.5e0YCl6", {"Li": 2.5, "Y": 1, "Cl": 6}),
+    ("LiTaCl6", {"Li": 1, "Ta": 1, "Cl": 6}), ("Li3DyCl6", {"Li": 3, "Dy": 1, "Cl": 6}),
+    ("Li3 Y1 Cl6", {"Li": 3, "Y": 1, "Cl": 6}), ("Li3Y[Cl6]", {"Li": 3, "Y": 1, "Cl": 6}),
+])
+def test_valid_formulas_still_parse(formula, expected):
+    assert parse_formula(formula).get_el_amt_dict() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("formula", ["Li" * 500_000, ["x"] * 100_000, "Li@" * 1000])
+def test_error_messages_echo_at_most_60_characters_of_the_input(formula):
+    with pytest.raises(CompositionError) as info:
+        parse_formula(formula)
+    assert len(str(info.value)) < 220 and "..." in str(info.value)
+
+
+def test_isotope_is_a_row_error_not_water(tiny_predictor):
+    table = tiny_predictor.predict(["D2O", "Li@Cl"])
+    assert table["error"].str.len().gt(0).all() and table["reduced_formula"].eq("").all()
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. Serving: valid JSON, clean errors, a request size limit
+# ---------------------------------------------------------------------------------------------
+def _strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def pyfunc_model(tiny_predictor):
+    from predictor.serving import PredictorModel
+
+    model = PredictorModel()
+    model.predictor = tiny_predictor
+    return model
+
+
+def test_served_predictions_are_valid_json_with_null_for_missing_numbers(pyfunc_model):
+    from io import StringIO
+
+    from mlflow.pyfunc.scoring_server import predictions_to_json
+
+    table = pyfunc_model.predict(None, pd.DataFrame({"formula": ["Li3YCl6", "garbage", "", "CsCl", "D2O"]}))
+    out = StringIO()
+    predictions_to_json(table, out)
+    records = _strict_json(out.getvalue())["predictions"]
+    assert len(records) == 5
+    assert records[0]["error"] == "" and isinstance(records[0]["log10_sigma"], float)
+    assert records[1]["log10_sigma"] is None and records[1]["error"]
+    assert records[3]["reduction_limit_V"] is None  # no Li or Na: no window
+    assert all(r["formula"] is not None for r in records)
+
+
+def test_request_larger_than_the_limit_is_refused_before_predicting(pyfunc_model, monkeypatch):
+    from mlflow.exceptions import MlflowException
+
+    from predictor.serving import MAX_RECORDS
+
+    monkeypatch.setattr(pyfunc_model.predictor, "predict", lambda *a, **k: pytest.fail("predicted anyway"))
+    with pytest.raises(MlflowException, match=f"{MAX_RECORDS + 1} records in one request, at most {MAX_RECORDS}"):
+        pyfunc_model.predict(None, pd.DataFrame({"formula": ["LiCl"] * (MAX_RECORDS + 1)}))
+
+
+@pytest.mark.parametrize("request_input, message", [
+    (pd.DataFrame({"smiles": ["LiCl"]}), "no 'formula' column"),
+    ({"formulas": ["LiCl"]}, "no 'formula' key"),
+    (b"LiCl", "got bytes"),
+])
+def test_malformed_request_gets_a_message_without_internals(pyfunc_model, request_input, message):
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(MlflowException, match=message) as info:
+        pyfunc_model.predict(None, request_input)
+    body = info.value.serialize_as_json()
+    assert "Traceback" not in body and "stack_trace" not in body and str(REPO_ROOT) not in body
+
+
+def test_unexpected_failure_is_reported_without_internals(pyfunc_model, monkeypatch):
+    from mlflow.exceptions import MlflowException
+
+    def crash(*args, **kwargs):
+        raise RuntimeError(f"boom in {REPO_ROOT}/predictor/secret.py")
+
+    monkeypatch.setattr(pyfunc_model.predictor, "predict", crash)
+    with pytest.raises(MlflowException) as info:
+        pyfunc_model.predict(None, pd.DataFrame({"formula": ["LiCl"]}))
+    body = info.value.serialize_as_json()
+    assert "internal error" in body and str(REPO_ROOT) not in body and "boom" not in body
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(url: str, payload: dict) -> tuple[int, str]:
+    request = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_mlflow_serve_answers_strict_json_and_clean_errors(tiny_pyfunc, tmp_path):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(tiny_pyfunc), "--env-manager", "local",
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {server.stdout.read().decode()[-2000:]}") from None
+                time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}/invocations"
+        status, body = _post(url, {"dataframe_records": [{"formula": "Li3YCl6"}, {"formula": "garbage"}]})
+        assert status == 200
+        records = _strict_json(body)["predictions"]
+        assert records[1]["log10_sigma"] is None and records[1]["error"]
+        status, body = _post(url, {"dataframe_records": [{"smiles": "LiCl"}]})
+        assert 400 <= status < 500
+        assert "Traceback" not in body and str(REPO_ROOT) not in body and "site-packages" not in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
