@@ -1,4 +1,4 @@
-"""Command line: ``predictor predict``, ``predictor screen`` and ``predictor train``.
+"""Command line: ``predictor predict``, ``screen``, ``data`` and ``train``.
 
 Heavy libraries are imported inside the commands, so ``--help`` answers at once.
 """
@@ -6,14 +6,30 @@ Heavy libraries are imported inside the commands, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-EXIT_OK, EXIT_NOTHING_PREDICTED, EXIT_USAGE = 0, 1, 2
+from predictor import __version__
 
-DISPLAY_COLUMNS = ["formula", "carrier", "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90",
-                   "sigma_S_cm", "reduction_limit_V", "oxidation_limit_V", "window_reference", "in_domain"]
+EXIT_OK, EXIT_NOTHING_PREDICTED, EXIT_USAGE = 0, 1, 2
+#: Ctrl-C (128 + SIGINT) and a closed output pipe such as ``| head`` (128 + SIGPIPE), as shells report them.
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    at least one formula was predicted (rows that failed say why)
+  1    no formula could be predicted
+  2    bad usage: unreadable input, an output that cannot be written, unusable models
+  130  interrupted (Ctrl-C); the --output file is not written
+  141  the reader of the output went away (e.g. `| head`)"""
+
+
+class UsageError(Exception):
+    """Bad arguments, input or output: reported as one line, exit code 2."""
 
 
 def _read_formulas(args) -> list[str]:
@@ -23,74 +39,145 @@ def _read_formulas(args) -> list[str]:
 
         path = Path(args.input)
         if not path.is_file():
-            raise SystemExit(f"predictor predict: input file {path} not found")
+            raise UsageError(f"input file {path} not found")
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            # blank lines stay rows (an "empty formula" error), so that every input line has its output row
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
         except Exception as exc:  # pandas raises several parser errors
-            raise SystemExit(f"predictor predict: cannot read {path} as CSV: {exc}") from None
+            raise UsageError(f"cannot read {path} as CSV: {exc}") from None
         if args.column not in frame.columns:
-            raise SystemExit(
-                f"predictor predict: {path} has no {args.column!r} column (columns: {', '.join(frame.columns)})"
-            )
-        formulas += frame[args.column].tolist()
+            raise UsageError(f"{path} has no {args.column!r} column (columns: {', '.join(frame.columns)})")
+        formulas += frame[args.column].fillna("").tolist()
     if not formulas:
-        raise SystemExit("predictor predict: give formulas as arguments or --input FILE.csv")
+        raise UsageError("give formulas as arguments or --input FILE.csv")
     return formulas
 
 
-def _format_table(table) -> str:
-    shown = table[DISPLAY_COLUMNS].copy()
-    for column in ("log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90"):
-        shown[column] = shown[column].map(lambda v: "" if v != v else f"{v:.2f}")
-    shown["sigma_S_cm"] = shown["sigma_S_cm"].map(lambda v: "" if v != v else f"{v:.2e}")
-    for limit in ("reduction_limit_V", "oxidation_limit_V"):
-        shown[limit] = [
-            "" if v != v else f"{v:.2f} ± {s:.2f}" for v, s in zip(table[limit], table[f"{limit}_std"])
-        ]
-    shown["carrier"] = shown["carrier"].fillna("-")
-    shown["in_domain"] = [("yes" if ok else "no") if not err else "" for ok, err in zip(table["in_domain"], table["error"])]
-    lines = [shown.to_string(index=False)]
-    notes = [(f, n) for f, n, e in zip(table["formula"], table["domain_notes"], table["error"]) if n and not e]
-    errors = [(f, e) for f, e in zip(table["formula"], table["error"]) if e]
-    if notes:
-        lines.append("\nOutside the model's domain:")
-        lines += [f"  {f}: {n}" for f, n in notes]
-    if errors:
-        lines.append("\nNot predicted:")
-        lines += [f"  {e}" for _, e in errors]
-    lines.append(
-        "\nlog10_sigma in log10(S/cm) at room temperature; lo90/hi90: calibrated 90 % interval.\n"
-        "Window limits in V vs window_reference (thermodynamic, DFT-like), ± one calibrated standard deviation."
-    )
-    return "\n".join(lines)
+def _check_output(path: Path, input_path: str | None = None) -> None:
+    """Refuse, before any work, an output that cannot be written or would overwrite the input."""
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'predictions.csv'}")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: folder {folder} does not exist")
+    if input_path and path.exists() and os.path.samefile(input_path, path):
+        raise UsageError(f"cannot write {path}: it is the input file {input_path}; choose another output file")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write {path}: folder {folder} is not writable")
+
+
+@contextlib.contextmanager
+def _atomic_output(path: Path, mode: str = "w"):
+    """A file handle to a temporary file beside ``path``, renamed to ``path`` once complete.
+
+    An error or an interrupt removes the temporary file: ``path`` is then either absent or
+    the previous file, never a partial one.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give the usual permissions
+        with open(descriptor, mode, **({"newline": ""} if "b" not in mode else {})) as handle:
+            yield handle
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _mark_not_predicted(table, index, error: str) -> None:
+    """Turn a row into a failed one: numbers missing, flags off, the error given."""
+    for column in table.columns.drop(["formula", "error"]):
+        kind = table[column].dtype.kind
+        if kind == "f":
+            table.at[index, column] = float("nan")
+        elif kind == "b":
+            table.at[index, column] = False
+        elif kind in "iu":
+            table.at[index, column] = 0
+        else:
+            table.at[index, column] = None if column == "carrier" else ""
+    table.at[index, "error"] = error
+
+
+def _add_formula_hints(table):
+    """Refuse arguments that hold several formulas; suggest the capitalised formula on errors."""
+    from predictor.formula_hints import several_formulas, suggest_formula
+
+    for index, formula, error in zip(table.index, table["formula"], table["error"]):
+        parts = several_formulas(formula)
+        if parts:
+            _mark_not_predicted(table, index, f"{formula!r}: holds {len(parts)} formulas ({', '.join(parts)}); "
+                                              "give each as its own argument or CSV row")
+        elif error and (hint := suggest_formula(formula)):
+            table.at[index, "error"] = f"{error}; {hint}"
+    return table
+
+
+def _selected_columns(args, all_columns: list[str]) -> list[str] | None:
+    if not args.columns:
+        return None
+    chosen = [c.strip() for c in args.columns.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in all_columns]
+    if unknown or not chosen:
+        raise UsageError(f"unknown column(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from: {', '.join(all_columns)}")
+    return chosen
 
 
 def cmd_predict(args) -> int:
     formulas = _read_formulas(args)
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        _check_output(output, args.input)
     from predictor.errors import ModelLoadError
-    from predictor.predictor import Predictor
+    from predictor.predictor import COLUMNS, Predictor
 
+    columns = _selected_columns(args, COLUMNS)
     try:
         predictor = Predictor.load(args.models)
     except ModelLoadError as exc:
-        print(f"predictor predict: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.output:
+        raise UsageError(str(exc)) from None
+    progress = len(formulas) > 1000
+    tables = (_add_formula_hints(table) for table in predictor.iter_predict(formulas, progress=progress))
+
+    if output is not None:
         any_predicted, rows = False, 0
-        with open(args.output, "w", newline="") as handle:
-            for i, table in enumerate(predictor.iter_predict(formulas, progress=len(formulas) > 1000)):
-                table.to_csv(handle, header=i == 0, index=False)
-                any_predicted |= bool((table["error"] == "").any())
-                rows += len(table)
-        print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
+        try:
+            with _atomic_output(output) as handle:
+                for i, table in enumerate(tables):
+                    table.to_csv(handle, header=i == 0, index=False)
+                    any_predicted |= bool((table["error"] == "").any())
+                    rows += len(table)
+        except KeyboardInterrupt:
+            print(f"\npredictor predict: interrupted; {output} was not written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"wrote {rows} rows to {output}", file=sys.stderr)
         return EXIT_OK if any_predicted else EXIT_NOTHING_PREDICTED
-    table = predictor.predict(formulas, progress=len(formulas) > 1000)
-    if args.format == "csv":
-        table.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        print(table.to_json(orient="records", indent=1))
+
+    if args.format == "csv":  # streamed, batch by batch
+        any_predicted = False
+        for i, table in enumerate(tables):
+            (table[columns] if columns else table).to_csv(sys.stdout, header=i == 0, index=False)
+            any_predicted |= bool((table["error"] == "").any())
+        return EXIT_OK if any_predicted else EXIT_NOTHING_PREDICTED
+
+    import pandas as pd
+
+    from predictor import formatting
+
+    table = pd.concat(list(tables), ignore_index=True)
+    if args.format == "json":
+        print(formatting.to_json(table[columns] if columns else table))
+    elif columns or args.wide:
+        print(formatting.format_columns(table, columns or list(table.columns)))
+        failed = table[table["error"] != ""]
+        if columns and "error" not in columns and len(failed):
+            print("\nNot predicted:\n" + "\n".join(f"  {e}" for e in failed["error"]))
     else:
-        print(_format_table(table))
+        print(formatting.format_predictions(table))
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
 
 
@@ -116,26 +203,57 @@ def cmd_screen(args) -> int:
     from predictor.predictor import Predictor
     from predictor.screening import screen, x_grid
 
+    stem = f"screen_{args.parent}_{args.site}".replace("/", "_")
+    output = Path(args.output or f"{stem}.csv")
+    plot = None if args.no_plot else Path(args.plot or output.with_suffix(".png"))
+    for path in (output, plot):
+        if path is not None:
+            _check_output(path)
     try:
         x = x_grid(args.x)
         predictor = Predictor.load(args.models)
         table = screen(predictor, args.parent, args.site, args.dopant, x, compensation=args.compensation,
                        rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200)
     except (ValueError, ModelLoadError) as exc:
-        print(f"predictor screen: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    stem = f"screen_{args.parent}_{args.site}".replace("/", "_")
-    output = Path(args.output or f"{stem}.csv")
-    table.to_csv(output, index=False)
+        raise UsageError(str(exc)) from None
+    with _atomic_output(output) as handle:
+        table.to_csv(handle, index=False)
     print(_format_ranking(table, args.top))
     print(f"\nwrote {len(table)} candidates to {output}", file=sys.stderr)
-    if not args.no_plot:
+    if plot is not None:
         from predictor.plots import plot_screening
 
-        plot = Path(args.plot or output.with_suffix(".png"))
-        plot_screening(table).savefig(plot, dpi=120, bbox_inches="tight")
+        with _atomic_output(plot, "wb") as handle:
+            plot_screening(table).savefig(handle, format=plot.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
         print(f"wrote the plot to {plot}", file=sys.stderr)
     return EXIT_OK if (table["rank"] > 0).any() else EXIT_NOTHING_PREDICTED
+
+
+def cmd_data(args) -> int:
+    import textwrap
+
+    from predictor.data_sources import DATA_SOURCES, describe_data_dir, source_status
+    from predictor.formatting import terminal_width
+
+    width = terminal_width()
+    lines = textwrap.wrap(describe_data_dir(), width=width, subsequent_indent="  ")
+    for source in DATA_SOURCES:
+        status = source_status(source)
+        folder = status["folder"]
+        state = "present" if status["present"] else f"MISSING {', '.join(status['missing'])}"
+        versions = [f"{name}: {f['rows']} rows, sha256 {f['sha256'][:12]}"
+                    + {True: " (the copy the shipped models were built from)",
+                       False: " (differs from the copy the shipped models were built from)", None: ""}[f["known"]]
+                    for name, f in status["files"].items()]
+        fields = [("what", source.title), ("where", f"{folder} ({', '.join(source.files)})"),
+                  ("version", "; ".join(versions) or "-"), ("licence", source.licence), ("cite", source.citation),
+                  ("get it", source.how_to_get.format(folder=folder)), ("used by", source.used_by)]
+        lines += ["", f"{source.name}: {state}"]
+        for label, text in fields:
+            lines += textwrap.wrap(text, width=width, initial_indent=f"  {label + ':':<9}", subsequent_indent=" " * 11,
+                                   break_on_hyphens=False, break_long_words=False)
+    print("\n".join(lines))
+    return EXIT_OK
 
 
 def cmd_train(args) -> int:
@@ -173,19 +291,29 @@ def cmd_train(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="predictor",
-        description="Predict the room-temperature ionic conductivity of solid electrolytes from their composition.",
+        description="Predict the room-temperature ionic conductivity (S/cm) and the electrochemical stability "
+                    "window (V vs Li+/Li or Na+/Na) of solid electrolytes from their composition, each with a "
+                    "calibrated uncertainty and a flag when a composition lies outside the models' domain.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("predict", help="predict formulas given as arguments or in a CSV file",
-                       description="Predict log10 conductivity (S/cm) and the electrochemical window (V) "
-                                   "with calibrated uncertainties.")
+    p = sub.add_parser("predict", help="predict conductivity and window of formulas given as arguments or in a CSV file",
+                       description="Predict the conductivity (S/cm) and the electrochemical window (V) with "
+                                   "calibrated uncertainties, one row per formula, in input order. A formula that "
+                                   "cannot be predicted (or an argument that holds several formulas) gets a row "
+                                   "with the reason.",
+                       epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("formulas", nargs="*", help='formulas, e.g. Li3YCl6 "Li2.5Y0.5Zr0.5Cl6"')
-    p.add_argument("-i", "--input", help="CSV file with a formula column")
+    p.add_argument("-i", "--input", help="CSV file with a formula column (blank lines are rows too)")
     p.add_argument("--column", default="formula", help="name of the formula column of --input (default: formula)")
-    p.add_argument("-o", "--output", help="write all columns to this CSV file")
+    p.add_argument("-o", "--output", help="write all columns to this CSV file (not the input file; written "
+                                          "under a temporary name and renamed when complete)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output on stdout (default: table)")
+    p.add_argument("--wide", action="store_true", help="table of every column, whatever the terminal width")
+    p.add_argument("--columns", help="comma-separated columns to show (table, csv or json), e.g. "
+                                     "formula,log10_sigma,log10_sigma_std")
     p.add_argument("--models", help="model folder (default: the shipped models/)")
     p.set_defaults(func=cmd_predict)
 
@@ -211,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", help="model folder (default: the shipped models/)")
     s.set_defaults(func=cmd_screen)
 
+    d = sub.add_parser("data", help="list the training-data sources: present or not, where, version, licence",
+                       description="List each training-data source: whether it is present, where it is looked for "
+                                   "(the data directory is $PREDICTOR_DATA_DIR, otherwise ../shared/data beside the "
+                                   "checkout), its version (SHA-256), licence and how to obtain it.")
+    d.set_defaults(func=cmd_data)
+
     from predictor.loaders import SOURCES
 
     t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
@@ -234,7 +368,24 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", module="pymatgen")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"predictor {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\npredictor: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away (``| head``), so that Python's
+    final flush does not fail a second time with a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

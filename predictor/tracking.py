@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,19 @@ PYFUNC_DIR = "mlflow_predictor"
 SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
 MODEL_PARTS = ("conductivity", "windows")
+# MLflow 3 records what an experiment is for; "custom_model_development" (model training, as opposed
+# to "genai_development") makes the UI open the experiment on its runs list, not on the GenAI overview.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
+def _quiet_mlflow() -> None:
+    """Keep MLflow's chatter off the terminal: its advice to add type hints to the model code,
+    its artifact progress bars and its INFO logs (kept with ``predictor -v``)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    warnings.filterwarnings("ignore", message=r".*Add type hints", category=UserWarning)  # MLflow colours it
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
 def tracking_enabled() -> bool:
@@ -45,12 +59,19 @@ def tracking_uri() -> str:
 
 
 def _experiment_id(mlflow) -> str:
+    """The id of the :data:`EXPERIMENT` experiment, created as a model-training experiment if missing.
+
+    An experiment created before the kind was recorded (an older store) gets the kind tag here.
+    """
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
-    if experiment is not None:
-        return experiment.experiment_id
-    # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so compare with the default, not with "unset"
-    location = (REPO_ROOT / "mlartifacts").as_uri() if tracking_uri() == DEFAULT_TRACKING_URI else None
-    return mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    if experiment is None:
+        # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so compare with the default, not with "unset"
+        location = (REPO_ROOT / "mlartifacts").as_uri() if tracking_uri() == DEFAULT_TRACKING_URI else None
+        return mlflow.create_experiment(EXPERIMENT, artifact_location=location,
+                                        tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment.experiment_id
 
 
 def _flatten(prefix: str, value, out: dict) -> dict:
@@ -79,6 +100,7 @@ def save_pyfunc_model(models_folder: Path) -> Path:
     """
     import mlflow
 
+    _quiet_mlflow()
     models_folder = Path(models_folder)
     target = models_folder / PYFUNC_DIR
     shutil.rmtree(target, ignore_errors=True)
@@ -138,6 +160,7 @@ def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, label
 
     from predictor.plots import save_diagnostics
 
+    _quiet_mlflow()
     mlflow.set_tracking_uri(tracking_uri())
     models_folder = Path(models_folder)
     with mlflow.start_run(experiment_id=_experiment_id(mlflow), run_name=f"predictor train {report['date']}") as run:
