@@ -262,7 +262,9 @@ def cmd_train(args) -> int:
     from predictor.training import CONDUCTIVITY_DIR, TrainConfig, train
 
     output = Path(args.output) if args.output else models_dir()
-    settings = {"sources": tuple(args.sources), "cv_folds": args.cv_folds, "evaluate": not args.no_evaluate}
+    settings = {"sources": tuple(args.sources), "evaluate": not args.no_evaluate}
+    if args.cv_folds is not None:
+        settings["cv_folds"] = args.cv_folds
     if args.quick:
         config = TrainConfig.quick(**settings)
     else:
@@ -351,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate (OBELiX split, grouped CV), fit on all data, write the model folder.")
     t.add_argument("-o", "--output", help="model folder to write (default: the shipped models/)")
     t.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES, help="conductivity sources")
-    t.add_argument("--cv-folds", type=int, default=5, help="folds of the grouped cross-validation (default: 5)")
+    t.add_argument("--cv-folds", type=int, help="folds of the grouped cross-validation (default: 5, 3 with --quick)")
     t.add_argument("--no-evaluate", action="store_true", help="skip the held-out evaluation")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     t.add_argument("--quick", action="store_true", help="small models (seconds, for trying things out and tests)")

@@ -57,6 +57,9 @@ class TrainConfig:
         Folds of the grouped cross-validation.
     evaluate : bool, default=True
         Run the OBELiX-split and grouped-CV evaluations before the final fit.
+    obelix_split : bool, default=True
+        Include the OBELiX official-split evaluation (when OBELiX is loaded); quick runs
+        evaluate by grouped CV only.
     model_params : dict
         Keyword arguments of :class:`predictor.ConductivityRegressor`.
     window_params : dict
@@ -68,6 +71,7 @@ class TrainConfig:
     censored_log10_sigma: float = -15.0
     cv_folds: int = 5
     evaluate: bool = True
+    obelix_split: bool = True
     model_params: dict = field(default_factory=lambda: {"random_state": 0})
     window_params: dict = field(
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05}
@@ -77,7 +81,8 @@ class TrainConfig:
     def quick(cls, **overrides) -> "TrainConfig":
         """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
         small = {"n_members": 2, "n_estimators": 60, "random_state": 0}
-        return cls(**{"model_params": dict(small), "window_params": dict(small), **overrides})
+        quick_evaluation = {"cv_folds": 3, "obelix_split": False}  # held-out metrics and plots in little time
+        return cls(**{"model_params": dict(small), "window_params": dict(small), **quick_evaluation, **overrides})
 
     def make_model(self) -> ConductivityRegressor:
         return ConductivityRegressor(**self.model_params)
@@ -229,7 +234,7 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
         "evaluation": {},
     }
     if config.evaluate:
-        if "obelix" in set(table["source"]):
+        if config.obelix_split and "obelix" in set(table["source"]):
             if progress:
                 print("OBELiX official split (train -> test) ...", flush=True)
             for extra in (False, True):
