@@ -19,7 +19,8 @@ from predictor.errors import CompositionError, ModelLoadError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
 from predictor.paths import models_dir
-from predictor.training import CONDUCTIVITY_DIR, WINDOWS_DIR
+from predictor.measured import MeasuredValues
+from predictor.training import CONDUCTIVITY_DIR, MEASURED_DIR, WINDOWS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,14 @@ COLUMNS = [
     "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90", "sigma_S_cm", "conductivity_model",
     "reduction_limit_V", "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std",
     "window_reference", "window_model",
+    "measured_log10_sigma", "measured_n", "measured_refs",
     "in_domain", "domain_notes", "error",
 ]
 #: Column types of the prediction table (the numbers are float, NaN where not predicted).
 COLUMN_TYPES = {column: float for column in COLUMNS} | {
     "formula": object, "reduced_formula": object, "carrier": object, "anion_family": object,
     "conductivity_model": object, "window_reference": object, "window_model": object, "in_domain": bool,
-    "domain_notes": object, "error": object,
+    "measured_n": int, "measured_refs": object, "domain_notes": object, "error": object,
 }
 
 
@@ -97,6 +99,9 @@ class Predictor:
         A fitted conductivity model.
     window_model : WindowRegressor
         A fitted window model using the same descriptors.
+    measured : MeasuredValues, optional
+        The conductivity labels the model was trained on, reported beside the predictions of
+        the compositions they cover (``measured_*`` columns); without it those stay empty.
 
     Examples
     --------
@@ -104,11 +109,13 @@ class Predictor:
     >>> table = Predictor.load().predict(["Li3YCl6", "Na3YCl6", "Li2ZrCl6"])
     """
 
-    def __init__(self, conductivity_model: ConductivityRegressor, window_model: WindowRegressor):
+    def __init__(self, conductivity_model: ConductivityRegressor, window_model: WindowRegressor,
+                 measured: MeasuredValues | None = None):
         if tuple(conductivity_model.feature_sets) != window_model.feature_sets:
             raise ModelLoadError("the conductivity and window models were trained on different descriptor sets")
         self.conductivity_model = conductivity_model
         self.window_model = window_model
+        self.measured = measured
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Predictor":
@@ -129,7 +136,10 @@ class Predictor:
             if getattr(model, "calibration_", None) is None:
                 raise ModelLoadError(f"{folder / part}/estimator.json has no uncertainty calibration; the predictor "
                                      "reports calibrated uncertainties only: retrain with `predictor train`")
-        return cls(conductivity, windows)
+        if not (folder / MEASURED_DIR).is_dir():
+            raise ModelLoadError(f"{folder / MEASURED_DIR} is missing (the training labels reported beside "
+                                 "predictions); retrain with `predictor train`")
+        return cls(conductivity, windows, MeasuredValues.load(folder / MEASURED_DIR))
 
     def predict(self, formulas: Iterable[str] | str, batch_size: int = BATCH_SIZE,
                 progress: bool = False) -> pd.DataFrame:
@@ -154,8 +164,11 @@ class Predictor:
             ``sigma_S_cm`` (S/cm), ``conductivity_model`` (the model family behind the
             conductivity, e.g. "gradient-boosted"), ``reduction_limit_V`` and
             ``oxidation_limit_V`` (V vs ``window_reference``, "Li+/Li" or "Na+/Na") with their
-            calibrated ``_std``, ``window_model``, ``in_domain`` (bool), ``domain_notes`` (why
-            a row is out of domain), ``error`` (empty, or why the row could not be predicted;
+            calibrated ``_std``, ``window_model``, ``measured_log10_sigma`` (log10 S/cm: the
+            label the model was trained on, when the composition is in the training data within
+            1e-3 in every atomic fraction; NaN otherwise), ``measured_n`` (reports merged into
+            it, 0 when not measured), ``measured_refs`` (their DOIs or references),
+            ``in_domain`` (bool), ``domain_notes`` (why a row is out of domain), ``error`` (empty, or why the row could not be predicted;
             its numbers are then NaN). A bad formula never spoils the other rows.
         """
         formulas = list(formula_inputs(formulas))
@@ -186,7 +199,8 @@ class Predictor:
         for i, formula in enumerate(formulas):
             row = dict.fromkeys(COLUMNS, np.nan)
             row.update(formula=formula, carrier=None, reduced_formula="", anion_family="", window_reference="",
-                       conductivity_model="", window_model="", in_domain=False, domain_notes="", error="")
+                       conductivity_model="", window_model="", measured_n=0, measured_refs="", in_domain=False,
+                       domain_notes="", error="")
             try:
                 composition = parse_formula(formula)
             except CompositionError as exc:
@@ -204,10 +218,13 @@ class Predictor:
             model = self.conductivity_model
             features = CompositionFeaturizer(tuple(model.feature_sets)).transform(compositions)
             result = model.predict_from_features(features)
-            windows = self.window_model.predict_from_features(features)
+            windows = self.window_model.predict_from_features(features, compositions)
             elements = [{e.symbol for e in c.elements} for c in compositions]
             notes = model.domain_.notes(features, elements, distance=result["distance"])
             window_notes = self.window_model.domain_notes_from_features(features, elements, windows)
+            if self.measured is not None:
+                for k, measured in enumerate(self.measured.lookup(compositions).to_dict("records")):
+                    rows[good[k]].update(measured)
             for k, i in enumerate(good):
                 row = rows[i]
                 row.update(

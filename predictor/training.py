@@ -28,16 +28,18 @@ from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.windows import load_window_labels
+from predictor.measured import MeasuredValues
 
 log = logging.getLogger(__name__)
 
 CONDUCTIVITY_DIR = "conductivity"
 WINDOWS_DIR = "windows"
+MEASURED_DIR = "measured"
 METRICS_FILE = "metrics.json"
 #: Kept from the previous model folder: written by other commands (``python -m predictor.nn.pretrain``).
 KEPT_FOLDERS = ("pretrained",)
 #: What a model folder may hold; training refuses to replace a folder holding anything else.
-MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, METRICS_FILE, "README.md", "mlflow_predictor",
+MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, METRICS_FILE, "README.md", "mlflow_predictor",
                         "grouped_cv_predictions.csv", "window_cv_predictions.csv", *KEPT_FOLDERS)
 
 
@@ -254,8 +256,10 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     if progress:
         print(f"fitting the final model on all {len(table)} labels ...", flush=True)
     model = config.make_model().set_params(progress=progress)
-    model.fit(table["formula"].tolist(), training_labels(table, config.censored_log10_sigma), groups=table["group"])
+    labels = training_labels(table, config.censored_log10_sigma)
+    model.fit(table["formula"].tolist(), labels, groups=table["group"])
     model.save(output_dir / CONDUCTIVITY_DIR)
+    MeasuredValues.from_training_table(table, labels).save(output_dir / MEASURED_DIR)
 
     train_windows(config, output_dir, report, progress)
     (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")

@@ -75,7 +75,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         disables calibration (std and interval are then NaN).
     coverage : float, default=0.9
         Nominal coverage of :meth:`predict_interval`.
-    feature_sets : tuple of str, default=("magpie", "stoichiometry", "halide")
+    feature_sets : tuple of str, default=("magpie_continuous", "stoichiometry_continuous", "halide")
         Descriptor families, see :data:`predictor.featurizers.FEATURIZERS`.
     random_state : int, default=0
     n_jobs : int, default=2
@@ -295,6 +295,11 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             std = self.calibration_.std(spread, distance, mean)
             half = self.calibration_.half_width(spread, distance, mean)
         return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "ensemble_std": spread, "distance": distance}
+
+    def predict_mean_from_features(self, features: np.ndarray) -> np.ndarray:
+        """The bag's mean prediction from precomputed descriptors, shape (n_samples,)."""
+        threads = 1 if len(features) < SMALL_BATCH else self.n_jobs
+        return np.mean([b.predict(features, num_threads=threads) for b in self.boosters_], axis=0)
 
     def predict_distribution(self, X) -> dict[str, np.ndarray]:
         """Mean, calibrated std, interval bounds, ensemble spread and domain distance of formulas X.

@@ -1,7 +1,9 @@
 """Regressor of the electrochemical stability window: reduction and oxidation limits.
 
 One :class:`GBMRegressor` per limit, on the same composition descriptors as the conductivity
-model, each with its own calibrated uncertainty. Limits are in V vs the metal of the mobile
+model, each with its own calibrated uncertainty; the thermodynamic rules of
+:mod:`.window_rules` (binary carrier halides stable against the metal, F > Cl > Br > I, mixtures
+between their end members) are applied on top. Limits are in V vs the metal of the mobile
 ion (Li+/Li or Na+/Na).
 """
 
@@ -13,6 +15,8 @@ import numpy as np
 
 from predictor.errors import ModelLoadError
 from predictor.estimators.gbm import GBMRegressor
+from predictor.estimators.window_rules import apply_window_rules
+from predictor.featurizers import CompositionFeaturizer, as_compositions
 
 LIMITS = ("reduction_limit_V", "oxidation_limit_V")
 
@@ -58,9 +62,28 @@ class WindowRegressor:
         }
         return self
 
-    def predict_from_features(self, features: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        """Per limit, the dict of :meth:`GBMRegressor.predict_from_features` (V)."""
-        return {limit: model.predict_from_features(features) for limit, model in self.models_.items()}
+    def predict_from_features(self, features: np.ndarray, compositions=None) -> dict[str, dict[str, np.ndarray]]:
+        """Per limit, the dict of :meth:`GBMRegressor.predict_from_features` (V).
+
+        With ``compositions`` (the compositions the features were computed from), the
+        thermodynamic rules of :mod:`.window_rules` are applied to the means, and the
+        interval bounds move with them; without, the regressors' raw predictions.
+        """
+        result = {limit: model.predict_from_features(features) for limit, model in self.models_.items()}
+        if compositions is None or len(features) == 0:
+            return result
+        reduction, oxidation = apply_window_rules(
+            compositions, result["reduction_limit_V"]["mean"], result["oxidation_limit_V"]["mean"], self._predict_means
+        )
+        for limit, mean in (("reduction_limit_V", reduction), ("oxidation_limit_V", oxidation)):
+            shift = mean - result[limit]["mean"]
+            result[limit] = {**result[limit], "mean": mean, "lo": result[limit]["lo"] + shift,
+                             "hi": result[limit]["hi"] + shift}
+        return result
+
+    def _predict_means(self, formulas: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        features = CompositionFeaturizer(self.feature_sets).transform(formulas)
+        return tuple(self.models_[limit].predict_mean_from_features(features) for limit in LIMITS)
 
     def domain_notes_from_features(self, features: np.ndarray, elements: list[set[str]],
                                    predictions: dict[str, dict[str, np.ndarray]] | None = None) -> list[tuple[str, ...]]:
@@ -75,8 +98,14 @@ class WindowRegressor:
         ]
         return [tuple(dict.fromkeys(note for notes in row for note in notes)) for row in zip(*per_limit)]
 
-    def predict_distribution(self, X) -> dict[str, dict[str, np.ndarray]]:
-        return {limit: model.predict_distribution(X) for limit, model in self.models_.items()}
+    def predict_distribution(self, X, rules: bool = True) -> dict[str, dict[str, np.ndarray]]:
+        """Per limit: mean, calibrated std, interval bounds, spread and domain distance (V).
+
+        ``rules=False`` gives the regressors' raw predictions, without the thermodynamic rules.
+        """
+        compositions = as_compositions(X)
+        features = CompositionFeaturizer(self.feature_sets).transform(compositions)
+        return self.predict_from_features(features, compositions if rules else None)
 
     @property
     def feature_sets(self) -> tuple[str, ...]:

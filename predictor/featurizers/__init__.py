@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from pymatgen.core import Composition
 
 from predictor.featurizers.base import BaseFeaturizer, ElementFractions, as_compositions
 from predictor.featurizers.halide import HalideFeaturizer
-from predictor.featurizers.magpie import MagpieFeaturizer
-from predictor.featurizers.stoichiometry import StoichiometryFeaturizer
+from predictor.featurizers.magpie import CONTINUOUS_STATS, MagpieFeaturizer
+from predictor.featurizers.stoichiometry import CONTINUOUS_P_NORMS, StoichiometryFeaturizer
 
-#: Name of each featurizer that :class:`CompositionFeaturizer` can combine.
+#: Name of each featurizer that :class:`CompositionFeaturizer` can combine. The ``_continuous``
+#: sets are continuous functions of the element amounts (a trace dopant moves them by a
+#: trace); ``magpie`` and ``stoichiometry`` are matminer's, which jump when an element appears.
 FEATURIZERS = {
     "magpie": MagpieFeaturizer,
+    "magpie_continuous": partial(MagpieFeaturizer, stats=CONTINUOUS_STATS),
     "stoichiometry": StoichiometryFeaturizer,
+    "stoichiometry_continuous": partial(StoichiometryFeaturizer, p_norms=CONTINUOUS_P_NORMS),
     "halide": HalideFeaturizer,
 }
-DEFAULT_FEATURE_SETS = ("magpie", "stoichiometry", "halide")
+DEFAULT_FEATURE_SETS = ("magpie_continuous", "stoichiometry_continuous", "halide")
 
 
 class CompositionFeaturizer(BaseFeaturizer):
@@ -26,7 +31,7 @@ class CompositionFeaturizer(BaseFeaturizer):
 
     Parameters
     ----------
-    feature_sets : tuple of str, default=("magpie", "stoichiometry", "halide")
+    feature_sets : tuple of str, default=("magpie_continuous", "stoichiometry_continuous", "halide")
         Names from :data:`FEATURIZERS`, in column order.
     """
 

@@ -7,7 +7,12 @@ close-packed anion lattice, the size, charge and polarising power of the framewo
 polarisability (softer anions, lower barriers), mixed-anion fraction and the configurational
 entropy of both sublattices. Oxidation states and radii come from :mod:`.ionic`.
 
-Features (all per composition; NaN where undefined, e.g. no framework cation or no anion):
+Every feature is a continuous function of the element amounts: as a dopant's amount goes to
+zero, each tends to the parent's value (a trace dopant moves them by a trace). Spreads are
+therefore variances and mixing is measured by 1 - sum c^2, both linear in a small fraction c
+(a standard deviation or -c ln c would rise steeply from zero); counts of elements are not
+used. Features (all per composition; NaN where undefined, e.g. no framework cation or no
+anion):
 
 =====================================  =====================================================
 ``carrier_per_anion``                  mobile-ion (Li or Na) atoms per anion
@@ -15,14 +20,16 @@ Features (all per composition; NaN where undefined, e.g. no framework cation or 
 ``carrier_is_Na``                      1 for a Na conductor, 0 for Li (or none)
 ``cation_vacancy_per_anion``           1 - (cations / anions): empty octahedral sites per
                                        anion of a close-packed lattice (Li3YCl6: 1/3)
+``framework_per_anion``                framework cations (all cations but the carrier,
+                                       alkali and alkaline-earth metals and H+) per anion
 ``framework_oxidation_state_mean``     amount-weighted mean oxidation state of the framework
-                                       cations (all cations but the carrier, alkali and
-                                       alkaline-earth metals and H+)
-``framework_oxidation_state_std``      amount-weighted standard deviation of the same
+                                       cations
+``framework_oxidation_state_var``      amount-weighted variance of the same (e^2)
 ``framework_radius_mean_A``            weighted mean Shannon radius (CN 6) of framework
                                        cations, Å
-``framework_radius_std_A``             weighted standard deviation of those radii, Å
-``framework_radius_mismatch``          sqrt(sum c_i (1 - r_i / r_mean)^2), dimensionless
+``framework_radius_var_A2``            weighted variance of those radii, Å^2
+``framework_radius_mismatch``          sum c_i (1 - r_i / r_mean)^2, dimensionless (the
+                                       square of the usual size-mismatch parameter)
 ``framework_ionic_potential_per_A``    weighted mean of z_i / r_i, Å^-1
 ``framework_polarising_power_per_A2``  weighted mean of z_i / r_i^2 (cation polarisation
                                        factor, Fajans), Å^-2
@@ -34,11 +41,11 @@ Features (all per composition; NaN where undefined, e.g. no framework cation or 
                                        1927), Å^3
 ``halogen_fraction_of_anions``         halogen atoms / anion atoms
 ``mixed_anion_fraction``               1 - largest anion fraction (0 for a single anion)
-``framework_entropy_R``                -sum c ln c over framework cations, units of R
-``anion_entropy_R``                    -sum c ln c over anions, units of R
-``n_framework_elements``               number of framework cation elements
-``charge_imbalance_per_anion``         |sum of nominal charges| / anions; 0 when the
-                                       nominal oxidation states balance
+``framework_mixing``                   1 - sum c^2 over framework cation fractions c (0 for
+                                       one element; 1 - 1/n for n equal ones)
+``anion_mixing``                       1 - sum c^2 over anion fractions
+``charge_imbalance_per_anion``         |sum of nominal charges| / anions; 0 whenever there
+                                       is a framework cation to balance the charge
 =====================================  =====================================================
 """
 
@@ -61,12 +68,12 @@ from predictor.featurizers.ionic import (
 
 FEATURES = (
     "carrier_per_anion", "carrier_atomic_fraction", "carrier_is_Na", "cation_vacancy_per_anion",
-    "framework_oxidation_state_mean", "framework_oxidation_state_std", "framework_radius_mean_A",
-    "framework_radius_std_A", "framework_radius_mismatch", "framework_ionic_potential_per_A",
-    "framework_polarising_power_per_A2", "framework_anion_radius_ratio", "carrier_anion_radius_ratio",
-    "anion_radius_mean_A", "anion_electronegativity_mean", "anion_polarisability_mean_A3",
-    "halogen_fraction_of_anions", "mixed_anion_fraction", "framework_entropy_R", "anion_entropy_R",
-    "n_framework_elements", "charge_imbalance_per_anion",
+    "framework_per_anion", "framework_oxidation_state_mean", "framework_oxidation_state_var",
+    "framework_radius_mean_A", "framework_radius_var_A2", "framework_radius_mismatch",
+    "framework_ionic_potential_per_A", "framework_polarising_power_per_A2", "framework_anion_radius_ratio",
+    "carrier_anion_radius_ratio", "anion_radius_mean_A", "anion_electronegativity_mean",
+    "anion_polarisability_mean_A3", "halogen_fraction_of_anions", "mixed_anion_fraction",
+    "framework_mixing", "anion_mixing", "charge_imbalance_per_anion",
 )
 
 
@@ -76,18 +83,19 @@ def _average(values: list[float], weights: list[float]) -> float:
     return sum(v * w for v, w in zip(values, weights)) / sum(weights)
 
 
-def _weighted_mean_std(values: list[float], weights: list[float]) -> tuple[float, float]:
+def _weighted_mean_var(values: list[float], weights: list[float]) -> tuple[float, float]:
     if sum(weights) <= 0:
         return float("nan"), float("nan")
     mean = _average(values, weights)
-    return mean, math.sqrt(_average([(v - mean) ** 2 for v in values], weights))
+    return mean, _average([(v - mean) ** 2 for v in values], weights)
 
 
-def _entropy_R(weights: list[float]) -> float:
+def _mixing(weights: list[float]) -> float:
+    """1 - sum of squared fractions (Gini-Simpson index): 0 for one species, linear in a trace one."""
     total = sum(weights)
     if total <= 0:
         return float("nan")
-    return abs(sum(w / total * math.log(w / total) for w in weights))
+    return 1.0 - sum((w / total) ** 2 for w in weights)
 
 
 def halide_descriptors(composition: Composition) -> dict[str, float]:
@@ -104,22 +112,21 @@ def halide_descriptors(composition: Composition) -> dict[str, float]:
     f = dict.fromkeys(FEATURES, float("nan"))
     f["carrier_atomic_fraction"] = n_carrier / total_atoms
     f["carrier_is_Na"] = float(carrier == "Na")
-    f["n_framework_elements"] = float(len(framework))
 
     if framework:
         w = [i.amount for i in framework]
         z = [float(i.oxidation_state) for i in framework]
-        f["framework_oxidation_state_mean"], f["framework_oxidation_state_std"] = _weighted_mean_std(z, w)
-        f["framework_entropy_R"] = _entropy_R(w)
+        f["framework_oxidation_state_mean"], f["framework_oxidation_state_var"] = _weighted_mean_var(z, w)
+        f["framework_mixing"] = _mixing(w)
         sized = [(i.amount, float(i.oxidation_state), i.radius_A) for i in framework
                  if math.isfinite(i.radius_A) and i.radius_A > 0]
         if sized:
             w, z, r = (list(column) for column in zip(*sized))
-            mean_r, std_r = _weighted_mean_std(r, w)
+            mean_r, var_r = _weighted_mean_var(r, w)
             total = sum(w)
             c = [wi / total for wi in w]
-            f["framework_radius_mean_A"], f["framework_radius_std_A"] = mean_r, std_r
-            f["framework_radius_mismatch"] = math.sqrt(sum(ci * (1 - ri / mean_r) ** 2 for ci, ri in zip(c, r)))
+            f["framework_radius_mean_A"], f["framework_radius_var_A2"] = mean_r, var_r
+            f["framework_radius_mismatch"] = sum(ci * (1 - ri / mean_r) ** 2 for ci, ri in zip(c, r))
             f["framework_ionic_potential_per_A"] = sum(ci * zi / ri for ci, zi, ri in zip(c, z, r))
             f["framework_polarising_power_per_A2"] = sum(ci * zi / ri**2 for ci, zi, ri in zip(c, z, r))
 
@@ -135,8 +142,9 @@ def halide_descriptors(composition: Composition) -> dict[str, float]:
             f["anion_polarisability_mean_A3"] = _average(*zip(*polarisability))
         f["halogen_fraction_of_anions"] = sum(i.amount for i in anions if i.symbol in HALOGENS) / n_anion
         f["mixed_anion_fraction"] = 1.0 - max(w) / n_anion
-        f["anion_entropy_R"] = _entropy_R(w)
+        f["anion_mixing"] = _mixing(w)
         f["carrier_per_anion"] = n_carrier / n_anion
+        f["framework_per_anion"] = sum(i.amount for i in framework) / n_anion
         f["cation_vacancy_per_anion"] = 1.0 - sum(i.amount for i in cations) / n_anion
         f["charge_imbalance_per_anion"] = abs(sum(i.amount * i.oxidation_state for i in ions)) / n_anion
         f["framework_anion_radius_ratio"] = f["framework_radius_mean_A"] / anion_radius

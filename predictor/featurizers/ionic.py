@@ -5,17 +5,25 @@ The halide descriptors need oxidation states for compositions that are often fra
 doped (Li2.5Y0.5Zr0.5Cl6), where pymatgen's exhaustive ``oxi_state_guesses`` is slow. The rules
 here are fixed and cheap:
 
-- halogens are -1; O, S, Se, Te are -2 (S, Se, Te are cations when O is present, as in
-  sulfates); N and P are -3 unless O or another chalcogen is present (nitrates, phosphates);
-  H is +1 with O or N (hydroxides, amides, ammonium) and -1 otherwise (hydrides, borohydrides);
+- halogens are -1; O, S, Se, Te are -2 (S, Se, Te are cations when there is at least
+  ``OXOANION_RATIO`` times as much O, as in sulfates); N and P are -3 unless there is at least
+  that much chalcogen (nitrates, phosphates, thiophosphates); H is +1 when there is at least
+  half as much O + N as H (hydroxides, amides, ammonium) and -1 otherwise (hydrides,
+  borohydrides). Ratios rather than presence decide, so a trace of O cannot turn the S of a
+  sulfide into a cation;
 - alkali metals are +1 and alkaline-earth metals +2;
-- the remaining cations are the *framework* cations. Their mean oxidation state comes from
-  charge balance; a single framework element takes that value, several take each element's
-  highest common oxidation state (Zr 4, Nb 5, Fe 3...).
+- the remaining cations are the *framework* cations. Charge balance fixes their mean
+  oxidation state; each starts from its common oxidation state nearest that mean (Zr 4 and
+  Y 3 in Li2.5Y0.5Zr0.5Cl6, Mn 2 in Li2Fe0.9Mn0.1Cl4), and the charge left unbalanced is
+  spread over the framework atoms equally (every framework state shifts by the same amount).
+  A single framework element thus takes the charge-balance value (Fe 2 in Li2FeCl4), and a
+  trace dopant shifts the host's state by a trace: the states, and the radii interpolated
+  between integer states, are continuous in the composition.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +35,9 @@ HALOGEN_STATES = {"F": -1, "Cl": -1, "Br": -1, "I": -1}
 CHALCOGENS = ("O", "S", "Se", "Te")
 PNICTOGEN_ANIONS = ("N", "P")
 CARRIERS = ("Li", "Na")
+#: An anion-former (S, Se, Te; N, P) is a cation when the more electronegative anion (O; a
+#: chalcogen) is present at least this many times its amount (SO4, PO4, PS4 have 4).
+OXOANION_RATIO = 2.0
 
 #: Free-ion polarisabilities of anions (Å^3), L. Pauling, Proc. R. Soc. A 114, 181 (1927).
 ANION_POLARISABILITY_A3 = {"F": 1.04, "Cl": 3.66, "Br": 4.77, "I": 7.10, "O": 3.88, "S": 10.2, "Se": 10.5, "Te": 14.0}
@@ -41,20 +52,22 @@ class Ion:
 
     @property
     def radius_A(self) -> float:
-        return shannon_radius_A(self.symbol, int(round(self.oxidation_state)))
+        return interpolated_radius_A(self.symbol, self.oxidation_state)
 
 
-def _anion_state(symbol: str, present: set[str]) -> int | None:
+def _anion_state(symbol: str, amounts: dict[str, float]) -> int | None:
+    amount = amounts[symbol]
     if symbol in HALOGEN_STATES:
         return HALOGEN_STATES[symbol]
     if symbol == "O":
         return -2
     if symbol in CHALCOGENS:
-        return None if "O" in present else -2
+        return None if amounts.get("O", 0.0) >= OXOANION_RATIO * amount else -2
     if symbol in PNICTOGEN_ANIONS:
-        return None if present & set(CHALCOGENS) else -3
+        chalcogen = sum(amounts.get(c, 0.0) for c in CHALCOGENS)
+        return None if chalcogen >= OXOANION_RATIO * amount else -3
     if symbol == "H":
-        return None if present & {"O", "N"} else -1
+        return None if amounts.get("O", 0.0) + amounts.get("N", 0.0) >= 0.5 * amount else -1
     return None
 
 
@@ -68,23 +81,24 @@ def _fixed_cation_state(element: Element) -> int | None:
     return None
 
 
-def _highest_common_state(element: Element) -> int:
-    positive = [s for s in element.common_oxidation_states if s > 0]
-    if positive:
-        return max(positive)
-    positive = [s for s in element.oxidation_states if s > 0]
-    return max(positive) if positive else 0
+def _positive_states(element: Element) -> tuple[int, ...]:
+    states = tuple(s for s in element.common_oxidation_states if s > 0)
+    return states or tuple(s for s in element.oxidation_states if s > 0) or (0,)
+
+
+def _nearest_common_state(element: Element, target: float) -> int:
+    """The element's common positive oxidation state nearest ``target`` (the lower one on a tie)."""
+    return min(_positive_states(element), key=lambda state: (abs(state - target), state))
 
 
 def ionic_picture(composition: Composition, carrier: str | None) -> list[Ion]:
     """Assign each element a role and a nominal oxidation state (see module docstring)."""
     amounts = composition.get_el_amt_dict()
-    present = set(amounts)
     ions: list[Ion] = []
     framework: list[tuple[Element, float]] = []
     for symbol, amount in amounts.items():
         element = Element(symbol)
-        anion = _anion_state(symbol, present)
+        anion = _anion_state(symbol, amounts)
         if anion is not None:
             ions.append(Ion(symbol, amount, anion, "anion"))
         elif symbol == carrier:
@@ -94,13 +108,29 @@ def ionic_picture(composition: Composition, carrier: str | None) -> list[Ion]:
         else:
             framework.append((element, amount))
     if framework:
-        residual = -sum(ion.amount * ion.oxidation_state for ion in ions)
-        if len(framework) == 1:
-            element, amount = framework[0]
-            ions.append(Ion(element.symbol, amount, residual / amount, "framework"))
-        else:
-            ions.extend(Ion(e.symbol, a, _highest_common_state(e), "framework") for e, a in framework)
+        framework_atoms = sum(a for _, a in framework)
+        balance = -sum(ion.amount * ion.oxidation_state for ion in ions) / framework_atoms
+        states = [_nearest_common_state(e, balance) for e, _ in framework]
+        shift = balance - sum(a * z for (_, a), z in zip(framework, states)) / framework_atoms
+        ions.extend(Ion(e.symbol, a, z + shift, "framework") for (e, a), z in zip(framework, states))
     return ions
+
+
+def interpolated_radius_A(symbol: str, oxidation_state: float) -> float:
+    """Shannon radius (Å, six-fold) at a possibly fractional oxidation state.
+
+    Linear between the radii of the neighbouring integer states (Fe 2.5 lies halfway between
+    Fe2+ and Fe3+), so that the radius moves continuously with the state; where only one of
+    them is tabulated, that one.
+    """
+    low, high = math.floor(oxidation_state), math.ceil(oxidation_state)
+    r_low, r_high = shannon_radius_A(symbol, low), shannon_radius_A(symbol, high)
+    if low == high or not math.isfinite(r_high):
+        return r_low if math.isfinite(r_low) else r_high
+    if not math.isfinite(r_low):
+        return r_high
+    t = oxidation_state - low
+    return (1 - t) * r_low + t * r_high
 
 
 @lru_cache(maxsize=None)

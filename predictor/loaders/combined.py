@@ -96,11 +96,13 @@ def annotate(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per composition key: the median label, DOIs joined."""
+    """One row per composition key: the median label, DOIs joined, reports counted."""
+    frame = frame.assign(n_reports=frame["n_reports"] if "n_reports" in frame else 1)
     grouped = frame.groupby("composition_key", sort=False)
     merged = grouped.first()
     merged["log10_sigma"] = grouped["log10_sigma"].median()
     merged["doi"] = grouped["doi"].agg(lambda d: "; ".join(sorted(set(filter(None, d)))))
+    merged["n_reports"] = grouped["n_reports"].sum()
     return merged.reset_index()
 
 
@@ -118,7 +120,8 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
     -------
     LabelledData
         ``table`` has the columns of :data:`COLUMNS` (log10_sigma in log10 S/cm, T_C in °C, NaN
-        when reported only as room temperature); ``split`` is the OBELiX split ("train"/"test")
+        when reported only as room temperature); ``n_reports`` counts the reports merged into a
+        label; ``split`` is the OBELiX split ("train"/"test")
         for OBELiX rows and "extra" otherwise; ``censored`` marks labels below detection.
     """
     tables, rejected, seen = [], [], set()
@@ -150,6 +153,7 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
     table["split"] = split.where(split.notna(), "extra")
     table["censored"] = table["censored"].eq(True) if "censored" in table else False
     table["T_C"] = table["T_C"].astype(float)
+    table["n_reports"] = table["n_reports"].fillna(1).astype(int) if "n_reports" in table else 1
     table = table[COLUMNS + [c for c in table.columns if c not in COLUMNS]]
     finite = np.isfinite(table["log10_sigma"].to_numpy(dtype=float))
     if not finite.all():

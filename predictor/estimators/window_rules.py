@@ -1,0 +1,163 @@
+"""Thermodynamic rules that the predicted electrochemical windows obey by construction.
+
+A regressor trained on window labels does not know thermodynamics: left alone it gives LiF a
+reduction limit of 0.7 V and puts solid solutions outside both of their end members. The
+rules applied on top of the regressor's predictions (:func:`apply_window_rules`):
+
+1. **A binary halide of the carrier is stable against its metal.** A composition made only of
+   the carrier and halogens (LiCl, NaBr, LiCl0.5Br0.5) has a reduction limit of 0 V, and no
+   reduction limit is below 0 V.
+2. **The oxidation limit falls F > Cl > Br > I for a fixed framework.** For each end member
+   (below) the four single-halogen versions are predicted, and their oxidation limits are
+   made non-increasing in that order by isotonic regression (pool-adjacent-violators).
+3. **A mixture lies between its end members.** A composition is split into end members, one
+   per framework cation and halogen (Li2.5Y0.5Zr0.5Cl6 into Li3YCl6 and Li2ZrCl6,
+   Li3YBr3Cl3 into Li3YCl6 and Li3YBr6; the carrier content of each is set by charge balance
+   with the nominal oxidation states of :mod:`predictor.featurizers.ionic`, everything else
+   kept), weighted by the products of their framework-cation and halogen fractions. Its limit
+   is the regressor's prediction shifted by the weighted corrections that rules 1 and 2 made
+   to the end members, then clipped to the range of the end members' limits. A composition
+   that decomposes into its end members is stable only where all of them are, and a
+   well-behaved solid solution sits between them: either way, the oxidation limit is not
+   below the lowest end member's and the reduction limit not above the highest one's.
+
+Every step is continuous in the composition: as a dopant's amount goes to zero its end
+member's weight goes to zero and the result tends to the parent's, so a trace dopant cannot
+move a limit by more than the regressor itself moves. Compositions without Li or Na, or whose
+end members would need a negative carrier content, keep the regressor's prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pymatgen.core import Composition
+
+from predictor.composition import HALOGENS, mobile_ion
+from predictor.featurizers.ionic import ionic_picture
+
+#: Halogens in the order of falling oxidation limit.
+HALOGEN_ORDER = ("F", "Cl", "Br", "I")
+#: End members whose carrier content falls below this (atoms per formula unit) do not exist.
+MIN_CARRIER = 1e-6
+
+
+@dataclass(frozen=True)
+class EndMember:
+    """One end member of a composition: its amounts, weight, and its halogen (or None)."""
+
+    amounts: tuple[tuple[str, float], ...]
+    weight: float
+    halogen: str | None
+
+    def with_halogen(self, halogen: str) -> tuple[tuple[str, float], ...]:
+        """The amounts with this end member's halogen replaced by ``halogen``."""
+        return tuple((halogen if el == self.halogen else el, amount) for el, amount in self.amounts)
+
+
+def end_members(composition: Composition) -> list[EndMember] | None:
+    """The end members of a composition (see module docstring), or None when it has none.
+
+    A composition with one framework cation (or none) and one halogen (or none) is its own
+    single end member.
+    """
+    carrier = mobile_ion(composition)
+    if carrier is None:
+        return None
+    ions = ionic_picture(composition, carrier)
+    framework = [i for i in ions if i.role == "framework"]
+    halogens = [i for i in ions if i.role == "anion" and i.symbol in HALOGENS]
+    kept = {i.symbol: i.amount for i in ions if i.role not in ("framework", "carrier") and i.symbol not in HALOGENS}
+    framework_atoms = sum(i.amount for i in framework)
+    framework_charge = sum(i.amount * i.oxidation_state for i in framework)
+    halogen_atoms = sum(i.amount for i in halogens)
+
+    members = []
+    for cation in framework or [None]:
+        if cation is None:
+            carrier_amount, cation_share, cation_part = composition[carrier], 1.0, {}
+        else:
+            # same framework atoms, all of this element at its own state; the carrier balances the charge
+            carrier_amount = composition[carrier] + framework_charge - framework_atoms * cation.oxidation_state
+            cation_share, cation_part = cation.amount / framework_atoms, {cation.symbol: framework_atoms}
+        if carrier_amount < MIN_CARRIER:
+            return None
+        for anion in halogens or [None]:
+            anion_share = anion.amount / halogen_atoms if anion is not None else 1.0
+            anion_part = {anion.symbol: halogen_atoms} if anion is not None else {}
+            amounts = {carrier: carrier_amount, **cation_part, **kept, **anion_part}
+            members.append(EndMember(tuple(sorted(amounts.items())), cation_share * anion_share,
+                                     anion.symbol if anion is not None else None))
+    return members
+
+
+def is_carrier_halide(amounts: Sequence[tuple[str, float]]) -> bool:
+    """True for compositions of Li or Na and halogens only (LiCl, NaBr, LiCl0.5Br0.5)."""
+    elements = {el for el, amount in amounts if amount > 0}
+    carriers = elements & {"Li", "Na"}
+    return len(carriers) == 1 and bool(elements - carriers) and elements - carriers <= set(HALOGENS)
+
+
+def _decreasing_isotonic(values: list[float]) -> list[float]:
+    """Closest non-increasing sequence in least squares (pool adjacent violators, equal weights)."""
+    blocks: list[list[float]] = []  # [mean, count]
+    for v in values:
+        blocks.append([v, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] < blocks[-1][0]:
+            mean, count = blocks.pop()
+            blocks[-1] = [(blocks[-1][0] * blocks[-1][1] + mean * count) / (blocks[-1][1] + count),
+                          blocks[-1][1] + count]
+    return [mean for mean, count in blocks for _ in range(int(count))]
+
+
+def _formula(amounts: Sequence[tuple[str, float]]) -> str:
+    return "".join(f"{el}{amount:.8g}" for el, amount in amounts)
+
+
+def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndarray, oxidation_V: np.ndarray,
+                       predict_limits: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Window limits of ``compositions`` that obey the rules of the module docstring.
+
+    Parameters
+    ----------
+    compositions : sequence of Composition
+    reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
+        The regressor's predictions for ``compositions``.
+    predict_limits : callable
+        Maps a list of formulas to the regressor's (reduction, oxidation) predictions in V;
+        called once, on the distinct end members of the whole batch and their halogen
+        versions.
+
+    Returns
+    -------
+    reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
+    """
+    decompositions = [end_members(c) for c in compositions]
+    needed: dict[tuple, int] = {}
+    for members in decompositions:
+        for member in members or ():
+            variants = [member.with_halogen(h) for h in HALOGEN_ORDER] if member.halogen else [member.amounts]
+            for amounts in variants:
+                needed.setdefault(amounts, len(needed))
+    if needed:
+        raw_reduction, raw_oxidation = predict_limits([_formula(a) for a in needed])
+    reduction, oxidation = np.array(reduction_V, dtype=float), np.array(oxidation_V, dtype=float)
+    for k, members in enumerate(decompositions):
+        if not members:
+            continue
+        corrected = []  # per end member: raw and corrected (reduction, oxidation)
+        for member in members:
+            row = needed[member.amounts]
+            red, ox = raw_reduction[row], raw_oxidation[row]
+            red_fixed = 0.0 if is_carrier_halide(member.amounts) else max(red, 0.0)
+            ox_fixed = ox
+            if member.halogen:
+                series = [raw_oxidation[needed[member.with_halogen(h)]] for h in HALOGEN_ORDER]
+                ox_fixed = _decreasing_isotonic(series)[HALOGEN_ORDER.index(member.halogen)]
+            corrected.append((member.weight, red, ox, red_fixed, ox_fixed))
+        weight, red, ox, red_fixed, ox_fixed = (np.array(column) for column in zip(*corrected))
+        reduction[k] = np.clip(reduction[k] + weight @ (red_fixed - red), red_fixed.min(), red_fixed.max())
+        oxidation[k] = np.clip(oxidation[k] + weight @ (ox_fixed - ox), ox_fixed.min(), ox_fixed.max())
+    return np.maximum(reduction, 0.0), oxidation

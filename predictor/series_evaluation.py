@@ -1,0 +1,157 @@
+"""Leave-one-paper-out evaluation on doping series: does a model rank a new lab's series?
+
+A user's doping series (Li3-xY1-xZrxCl6, Li3InBr6-xClx, ...) comes from a lab the model has
+never seen. This protocol reproduces that: for each paper of the curated dataset that reports
+a series (at least ``min_compositions`` distinct room-temperature compositions spanning at
+least ``min_span`` decades), drop the paper (every composition it reports and every training
+row that shares its DOI), fit on everything else, predict the paper's compositions and score
+within the paper: Spearman rank correlation (does the model order the series?) and MAE
+(log10 S/cm, against the paper's own values).
+
+Which reports count (the curated label rules of :func:`predictor.loaders.curated.room_temperature_labels`):
+experimental, single values (no bounds), single phases (no composites), at room temperature
+(measured at 20-30 C, an Arrhenius estimate at 25 C, or temperature not stated). A paper is
+its DOI, or its full reference when the DOI is not known; review tables (rows whose reference
+is a review's table rather than a primary paper) are left out, since their compositions come
+from many labs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from predictor.composition import parse_formula
+from predictor.evaluation import training_labels
+from predictor.loaders.combined import composition_key
+
+log = logging.getLogger(__name__)
+
+MIN_COMPOSITIONS = 4
+MIN_SPAN_LOG10 = 0.3
+
+
+def _paper_of(row: pd.Series) -> str:
+    doi = str(row["doi"] or "").strip()
+    return doi.lower() if doi else str(row["reference"] or "").strip()
+
+
+def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN_COMPOSITIONS,
+                  min_span: float = MIN_SPAN_LOG10) -> pd.DataFrame:
+    """The papers' series of the curated conductivity table, one row per paper and composition.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame, optional
+        The curated conductivity reports (default: ``datasets/halide_conductivity.csv``).
+    min_compositions : int, default=4
+        Distinct room-temperature compositions a paper needs to count as a series.
+    min_span : float, default=0.3
+        Spread (max - min of log10 sigma, decades) a series needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``paper`` (DOI or reference), ``doi``, ``formula``, ``composition_key``,
+        ``log10_sigma`` (log10 S/cm at room temperature: the median of the paper's reports of
+        that composition) and ``n_reports``.
+    """
+    from predictor.loaders.curated import _classify_reports, _label_candidates, read_conductivity_table
+
+    table = read_conductivity_table() if table is None else table
+    reports = _classify_reports(_label_candidates(table, include_computed=False, include_non_halide=True))
+    reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]
+    reports = reports.assign(
+        paper=reports.apply(_paper_of, axis=1),
+        composition_key=[composition_key(parse_formula(f)) for f in reports["formula"]],
+    )
+    rows = []
+    for paper, group in reports.groupby("paper", sort=True):
+        per_composition = group.groupby("composition_key", sort=False)
+        values = per_composition["log10_sigma_25"].median()
+        if len(values) < min_compositions or values.max() - values.min() < min_span:
+            continue
+        for key, value in values.items():
+            members = per_composition.get_group(key)
+            rows.append({"paper": paper, "doi": str(members["doi"].iloc[0] or ""), "formula": members["formula"].iloc[0],
+                         "composition_key": key, "log10_sigma": float(value), "n_reports": len(members)})
+    return pd.DataFrame(rows, columns=["paper", "doi", "formula", "composition_key", "log10_sigma", "n_reports"])
+
+
+def training_without_paper(training: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+    """Training rows that neither share a composition nor a DOI with one paper's series."""
+    keys = set(series["composition_key"])
+    dois = {d.strip().lower() for d in series["doi"] if d.strip()}
+    shares_doi = training["doi"].fillna("").map(
+        lambda text: bool(dois & {part.strip().lower() for part in str(text).split(";") if part.strip()})
+    )
+    return training[~training["composition_key"].isin(keys) & ~shares_doi]
+
+
+def _fit_and_predict(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame,
+                     censored_log10_sigma: float) -> np.ndarray:
+    train = training_without_paper(training, series)
+    model = make_model().fit(train["formula"].tolist(), training_labels(train, censored_log10_sigma),
+                             groups=train["group"])
+    return np.asarray(model.predict(series["formula"].tolist()), dtype=float)
+
+
+def series_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Within-paper Spearman rank correlation and MAE (log10 S/cm) of one series."""
+    observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
+    spearman = spearmanr(observed, predicted)[0] if np.ptp(predicted) > 0 else 0.0
+    return {"n": int(len(observed)), "spearman": float(spearman), "mae": float(np.mean(np.abs(predicted - observed))),
+            "span_observed": float(np.ptp(observed)), "span_predicted": float(np.ptp(predicted))}
+
+
+def evaluate_leave_one_paper_out(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame | None = None,
+                                 censored_log10_sigma: float = -15.0, n_jobs: int = 1) -> dict:
+    """Leave each paper out, fit on the rest, score the paper's series.
+
+    Parameters
+    ----------
+    make_model : callable
+        Returns a fresh, unfitted regressor with ``fit(formulas, y, groups=...)`` and
+        ``predict(formulas)`` (log10 S/cm). Must be picklable when ``n_jobs > 1``.
+    training : pandas.DataFrame
+        The training table of :func:`predictor.loaders.combined.load_conductivity_data`.
+    series : pandas.DataFrame, optional
+        The output of :func:`doping_series` (default: computed from the curated table).
+    censored_log10_sigma : float, default=-15
+        Training label of below-detection entries (as in :mod:`predictor.training`).
+    n_jobs : int, default=1
+        Papers fitted at a time, each in its own process.
+
+    Returns
+    -------
+    dict
+        ``per_paper`` (DataFrame: paper, n, spearman, mae, spans), ``predictions`` (the series
+        with a ``predicted`` column), ``median_spearman`` and ``median_mae`` over papers.
+    """
+    series = doping_series() if series is None else series
+    papers = list(dict.fromkeys(series["paper"]))
+    parts = [series[series["paper"] == paper] for paper in papers]
+    if n_jobs > 1:
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            futures = [pool.submit(_fit_and_predict, make_model, training, part, censored_log10_sigma) for part in parts]
+            predicted = [f.result() for f in futures]
+    else:
+        predicted = [_fit_and_predict(make_model, training, part, censored_log10_sigma) for part in parts]
+    rows, frames = [], []
+    for paper, part, values in zip(papers, parts, predicted):
+        metrics = series_metrics(part["log10_sigma"].to_numpy(), values)
+        rows.append({"paper": paper, **metrics})
+        frames.append(part.assign(predicted=values))
+        log.info("%s: Spearman %.2f, MAE %.2f", paper[:60], metrics["spearman"], metrics["mae"])
+    per_paper = pd.DataFrame(rows)
+    return {
+        "per_paper": per_paper,
+        "predictions": pd.concat(frames, ignore_index=True),
+        "median_spearman": float(per_paper["spearman"].median()),
+        "median_mae": float(per_paper["mae"].median()),
+    }
