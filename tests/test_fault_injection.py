@@ -524,7 +524,9 @@ def test_mlflow_serve_answers_strict_json_and_clean_errors(tiny_pyfunc, tmp_path
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {server.stdout.read().decode()[-2000:]}") from None
+                    server.kill()  # before reading its output, which ends only when it exits
+                    output = server.communicate(timeout=30)[0].decode(errors="replace")
+                    raise RuntimeError(f"server did not start: {output[-2000:]}") from None
                 time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/invocations"
         status, body = _post(url, {"dataframe_records": [{"formula": "Li3YCl6"}, {"formula": "garbage"}]})
@@ -536,4 +538,8 @@ def test_mlflow_serve_answers_strict_json_and_clean_errors(tiny_pyfunc, tmp_path
         assert "Traceback" not in body and str(REPO_ROOT) not in body and "site-packages" not in body
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
