@@ -78,13 +78,14 @@ def test_every_width_is_respected(table, width):
 
 
 def test_measured_sigma_is_shown_when_known(table):
-    assert "measured" not in format_predictions(table, 100)  # column absent: no measured column
-    with_measured = table.assign(measured_log10_sigma=[-3.2] + [np.nan] * (len(table) - 1),
-                                 measured_n=[2] + [0] * (len(table) - 1))
+    without = table.drop(columns=[c for c in table.columns if c.startswith("measured_")])
+    assert "measured" not in format_predictions(without, 100)  # a table without the columns
+    with_measured = without.assign(measured_log10_sigma=[-3.2] + [np.nan] * (len(without) - 1),
+                                   measured_n=[2] + [0] * (len(without) - 1))
     text = format_predictions(with_measured, 100)
     assert "measured" in text
     assert re.search(r"^Li3YCl6\s.*yes\s+6\.3e-04$", text, re.M)  # 10**-3.2 S/cm
-    nothing_known = table.assign(measured_log10_sigma=np.nan, measured_n=0)
+    nothing_known = without.assign(measured_log10_sigma=np.nan, measured_n=0)
     assert "measured" not in format_predictions(nothing_known, 100)
 
 
