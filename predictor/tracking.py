@@ -58,6 +58,15 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
+def _artifact_location() -> str | None:
+    """Run artifacts of a SQLite store go to ``mlartifacts/`` beside its file (not to the working
+    directory); a tracking server decides for itself."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
 def _experiment_id(mlflow) -> str:
     """The id of the :data:`EXPERIMENT` experiment, created as a model-training experiment if missing.
 
@@ -65,9 +74,7 @@ def _experiment_id(mlflow) -> str:
     """
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so compare with the default, not with "unset"
-        location = (REPO_ROOT / "mlartifacts").as_uri() if tracking_uri() == DEFAULT_TRACKING_URI else None
-        return mlflow.create_experiment(EXPERIMENT, artifact_location=location,
+        return mlflow.create_experiment(EXPERIMENT, artifact_location=_artifact_location(),
                                         tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     if EXPERIMENT_KIND_TAG not in experiment.tags:
         mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
@@ -152,6 +159,15 @@ def log_notebook_run(run_name: str, params: dict, metrics: dict, figures: dict |
     return run.info.run_id
 
 
+def _evaluation_summary(evaluation: dict, config: dict) -> str:
+    """What the run's held-out metrics come from, as a tag (a run without them says so)."""
+    if not evaluation:
+        return "none (trained with --no-evaluate: no held-out metrics)"
+    parts = ["OBELiX split"] if any(k.startswith("obelix_split") for k in evaluation) else []
+    parts.append(f"grouped {config['cv_folds']}-fold CV")
+    return ", ".join(parts)
+
+
 def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, labels: list[str]) -> str | None:
     """Log one training run and register its predictor; returns the run id (None when off)."""
     if not tracking_enabled():
@@ -173,6 +189,7 @@ def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, label
                          **{f"version.{k}": v for k, v in report["versions"].items()}})
         mlflow.log_metrics({f"data.rows.{k}": v for k, v in data["rows_per_source"].items()} | {"data.rows": data["rows"]})
         evaluation = copy.deepcopy(report["evaluation"])
+        mlflow.set_tag("evaluation", _evaluation_summary(evaluation, config))
         folds = evaluation.get("grouped_cv", {}).pop("per_fold", [])
         mlflow.log_metrics(_flatten("", evaluation, {}))
         for step, fold in enumerate(folds):
