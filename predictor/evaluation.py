@@ -176,32 +176,34 @@ def evaluate_window_cv(make_model: Callable, table: pd.DataFrame, n_splits: int 
     -------
     dict
         Per limit (``reduction_limit_V``, ``oxidation_limit_V``): metrics on all held-out rows,
-        on held-out published DFT windows, and on published halide windows (V); plus
-        ``predictions`` (out-of-fold DataFrame).
+        on held-out published DFT windows, and on published halide windows (V), and the same
+        for the regressors alone, without the thermodynamic rules (``without_rules``, what the
+        rules cost or gain); plus ``predictions`` (out-of-fold DataFrame).
     """
     from predictor.estimators.window import LIMITS
 
-    predicted = {limit: {k: np.full(len(table), np.nan) for k in ("mean", "lo", "hi")} for limit in LIMITS}
+    predicted = {limit: {k: np.full(len(table), np.nan) for k in ("mean", "lo", "hi", "raw")} for limit in LIMITS}
     for k, (train, held) in enumerate(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]), start=1):
         log.info("window CV fold %d/%d", k, n_splits)
         part = table.iloc[train]
         model = make_model().fit(part["formula"].tolist(), part["reduction_limit_V"], part["oxidation_limit_V"],
                                  groups=part["group"])
-        result = model.predict_distribution(table.iloc[held]["formula"].tolist())
+        formulas = table.iloc[held]["formula"].tolist()
+        result, raw = model.predict_distribution(formulas), model.predict_distribution(formulas, rules=False)
         for limit in LIMITS:
             for key in ("mean", "lo", "hi"):
                 predicted[limit][key][held] = result[limit][key]
+            predicted[limit]["raw"][held] = raw[limit]["mean"]
     published = (table["source"] == "published").to_numpy()
     halide = (table["anion_family"] != "non-halide").to_numpy()
     report, frame = {}, table[["formula", "source", "anion_family"]].copy()
     for limit in LIMITS:
         y, p = table[limit].to_numpy(float), predicted[limit]
-        report[limit] = {
-            name: regression_metrics(y[mask], p["mean"][mask], p["lo"][mask], p["hi"][mask])
-            for name, mask in (("all", np.ones(len(y), bool)), ("published", published),
-                               ("published_halides", published & halide))
-            if mask.sum() > 2
-        }
+        masks = [(name, mask) for name, mask in (("all", np.ones(len(y), bool)), ("published", published),
+                                                 ("published_halides", published & halide)) if mask.sum() > 2]
+        report[limit] = {name: regression_metrics(y[mask], p["mean"][mask], p["lo"][mask], p["hi"][mask])
+                         for name, mask in masks}
+        report[limit]["without_rules"] = {name: regression_metrics(y[mask], p["raw"][mask]) for name, mask in masks}
         frame[limit] = y
         frame[f"{limit}_predicted"] = p["mean"]
     report["predictions"] = frame

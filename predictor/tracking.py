@@ -31,7 +31,7 @@ REGISTERED_MODEL = "halide-electrolyte-predictor"
 PYFUNC_DIR = "mlflow_predictor"
 SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
-MODEL_PARTS = ("conductivity", "windows")
+MODEL_PARTS = ("conductivity", "windows", "measured")
 # MLflow 3 records what an experiment is for; "custom_model_development" (model training, as opposed
 # to "genai_development") makes the UI open the experiment on its runs list, not on the GenAI overview.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -42,7 +42,16 @@ def _quiet_mlflow() -> None:
     """Keep MLflow's chatter off the terminal: its advice to add type hints to the model code,
     its artifact progress bars and its INFO logs (kept with ``predictor -v``)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    warnings.filterwarnings("ignore", message=r".*Add type hints", category=UserWarning)  # MLflow colours it
+    # MLflow shows this advice under its own "once" filter, which wins over any filter of ours
+    if not getattr(warnings.showwarning, "drops_type_hint_advice", False):
+        show = warnings.showwarning
+
+        def showwarning(message, category, *args, **kwargs):
+            if "Add type hints" not in str(message):
+                show(message, category, *args, **kwargs)
+
+        showwarning.drops_type_hint_advice = True
+        warnings.showwarning = showwarning
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("mlflow").setLevel(logging.WARNING)
 

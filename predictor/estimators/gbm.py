@@ -27,6 +27,7 @@ from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
 from predictor.estimators.base import DistributionRegressorMixin, check_training_data
 from predictor.estimators.calibration import UncertaintyCalibration
+from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer, as_compositions
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 SMALL_BATCH = 256
 
 ARTIFACT_KIND = "gbm-regressor"
+SURROGATE_FILE = "smooth.npz"
+#: Added to the ensemble spread before its logarithm is learnt by the surrogate (target units).
+SPREAD_FLOOR = 1e-3
 
 
 class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -69,6 +73,19 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Fraction of descriptors each tree sees.
     reg_lambda : float, default=1.0
         L2 regularisation of leaf values.
+    min_data_in_bin : int, default=3
+        Fewest training compositions between two candidate split points of a descriptor
+        (LightGBM's histogram bins). Larger values mean fewer, coarser steps, so a small
+        change of composition crosses fewer of them.
+    smooth : bool, default=True
+        Predict with a smooth surrogate of the bag (:mod:`.smooth`): a network fitted to the
+        bag's mean and spread on the training compositions and their neighbourhood, so that
+        predictions move continuously with composition (a tree ensemble jumps where a trace
+        dopant crosses a split point). The uncertainty calibration is fitted on the bag's
+        grouped out-of-fold residuals either way.
+    smooth_neighbours : int, default=4
+        Neighbouring compositions (substitutions and mixtures) per training composition on
+        which the surrogate learns the bag.
     calibration_folds : int, default=5
         Folds of the grouped (by chemical system) cross-validation whose out-of-fold
         residuals calibrate the uncertainty; 0 or 1, or fewer than 10 training compositions,
@@ -91,6 +108,10 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     ----------
     boosters_ : list of lightgbm.Booster
     calibration_ : UncertaintyCalibration or None
+    surrogate_ : SmoothSurrogate or None
+        What predicts when ``smooth`` (its outputs: mean and log of the ensemble spread).
+    feature_shift_ : ndarray, shape (n_features,)
+        Added to the descriptors before the boosters see them (see ``_booster_input``).
     domain_ : ApplicabilityDomain
     feature_labels_ : list of str
     n_features_in_ : int
@@ -120,6 +141,9 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.5,
         reg_lambda: float = 1.0,
+        min_data_in_bin: int = 3,
+        smooth: bool = True,
+        smooth_neighbours: int = 4,
         calibration_folds: int = 5,
         coverage: float = 0.9,
         feature_sets: tuple[str, ...] = DEFAULT_FEATURE_SETS,
@@ -139,6 +163,9 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.min_data_in_bin = min_data_in_bin
+        self.smooth = smooth
+        self.smooth_neighbours = smooth_neighbours
         self.calibration_folds = calibration_folds
         self.coverage = coverage
         self.feature_sets = feature_sets
@@ -187,7 +214,8 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def _fit_bag(self, features: np.ndarray, y: np.ndarray, seed: int) -> list[lgb.Booster]:
         boosters = []
         for member in range(int(self.n_members)):
-            data = lgb.Dataset(features, label=y, free_raw_data=True, params={"verbosity": -1})
+            data = lgb.Dataset(features, label=y, free_raw_data=True,
+                               params={"verbosity": -1, "min_data_in_bin": int(self.min_data_in_bin)})
             boosters.append(lgb.train(self._lgbm_params(seed + member), data, num_boost_round=int(self.n_estimators)))
             self._tick()
         return boosters
@@ -221,15 +249,19 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         elements = [{e.symbol for e in c.elements} for c in compositions]
         self.feature_labels_ = featurizer.feature_labels()
         self.n_features_in_ = features.shape[1]
+        minimum = np.nanmin(np.where(np.isfinite(features), features, np.nan), axis=0, initial=np.inf)
+        self.feature_shift_ = np.where(np.isfinite(minimum), 1.0 - minimum, 0.0)
+        shifted = self._booster_input(features)
         folds = self._calibration_splits(len(y), groups)
 
-        total = int(self.n_members) * (1 + len(folds))
+        total = int(self.n_members) * (1 + len(folds)) + int(bool(self.smooth))
         self._bar = tqdm(total=total, desc=f"fitting {type(self).__name__}", unit="model") if self.progress else None
         try:
-            self.boosters_ = self._fit_bag(features, y, int(self.random_state))
+            self.boosters_ = self._fit_bag(shifted, y, int(self.random_state))
+            self.surrogate_ = self._fit_surrogate(compositions, features, featurizer) if self.smooth else None
             self.domain_ = ApplicabilityDomain().fit(features, elements)
             self.oof_residuals_ = None
-            self.calibration_ = self._calibrate(features, y, elements, folds) if folds else None
+            self.calibration_ = self._calibrate(features, shifted, y, elements, folds) if folds else None
         finally:
             if self._bar is not None:
                 self._bar.close()
@@ -247,11 +279,40 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         log.warning("only %d groups for %d calibration folds: calibrating on ungrouped folds", n_groups, k)
         return list(KFold(n_splits=k, shuffle=True, random_state=self.random_state).split(np.zeros(n)))
 
-    def _calibrate(self, features, y, elements, folds) -> UncertaintyCalibration:
+    def _fit_surrogate(self, compositions, features: np.ndarray, featurizer) -> SmoothSurrogate:
+        seed = int(self.random_state)
+        neighbours = neighbourhood(compositions, int(self.smooth_neighbours), seed)
+        points = np.vstack([features, featurizer.transform(neighbours)]) if neighbours else features
+        teacher = np.stack([b.predict(self._booster_input(points), num_threads=self.n_jobs) for b in self.boosters_])
+        targets = np.column_stack([teacher.mean(axis=0), np.log(teacher.std(axis=0) + SPREAD_FLOOR)])
+        surrogate = SmoothSurrogate(seed=seed).fit(points, targets)
+        self._tick()
+        return surrogate
+
+    def _bag_outputs(self, features: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of the bag's predictions (the surrogate's, when smooth)."""
+        if getattr(self, "surrogate_", None) is not None:
+            outputs = self.surrogate_.predict(features)
+            return outputs[:, 0], np.maximum(np.exp(outputs[:, 1]) - SPREAD_FLOOR, 0.0)
+        shifted = self._booster_input(features)
+        predictions = np.stack([b.predict(shifted, num_threads=threads) for b in self.boosters_])
+        return predictions.mean(axis=0), predictions.std(axis=0)
+
+    def _booster_input(self, features: np.ndarray) -> np.ndarray:
+        """Descriptors as the boosters see them: shifted so that every training minimum is 1.
+
+        LightGBM gives the value 0 a bin of its own, so a descriptor that is exactly 0 for a
+        parent (no framework mixing, no magnetic moment) would jump across a split at any
+        trace of a dopant; shifted, 0 is an ordinary value whose bin boundaries lie halfway
+        to the neighbouring training values.
+        """
+        return features + self.feature_shift_
+
+    def _calibrate(self, features, shifted, y, elements, folds) -> UncertaintyCalibration:
         residual, spread, distance, mean = (np.zeros(len(y)) for _ in range(4))
         for fold, (train, held) in enumerate(folds):
-            boosters = self._fit_bag(features[train], y[train], int(self.random_state) + 1000 * (fold + 1))
-            predictions = np.stack([b.predict(features[held]) for b in boosters])
+            boosters = self._fit_bag(shifted[train], y[train], int(self.random_state) + 1000 * (fold + 1))
+            predictions = np.stack([b.predict(shifted[held]) for b in boosters])
             mean[held] = predictions.mean(axis=0)
             residual[held] = y[held] - mean[held]
             spread[held] = predictions.std(axis=0)
@@ -286,8 +347,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             return {k: empty for k in ("mean", "std", "lo", "hi", "ensemble_std", "distance")}
         # threads cost more than they save on small batches (1.4 ms vs 0.14 ms per booster for one row)
         threads = 1 if len(features) < SMALL_BATCH else self.n_jobs
-        predictions = np.stack([b.predict(features, num_threads=threads) for b in self.boosters_])
-        mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
+        mean, spread = self._bag_outputs(features, threads)
         distance = self.domain_.distance(features)
         if self.calibration_ is None:
             std = half = np.full(len(mean), np.nan)
@@ -299,7 +359,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def predict_mean_from_features(self, features: np.ndarray) -> np.ndarray:
         """The bag's mean prediction from precomputed descriptors, shape (n_samples,)."""
         threads = 1 if len(features) < SMALL_BATCH else self.n_jobs
-        return np.mean([b.predict(features, num_threads=threads) for b in self.boosters_], axis=0)
+        return self._bag_outputs(features, threads)[0]
 
     def predict_distribution(self, X) -> dict[str, np.ndarray]:
         """Mean, calibrated std, interval bounds, ensemble spread and domain distance of formulas X.
@@ -330,12 +390,16 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             booster.save_model(str(folder / name))
             files.append(name)
         np.savez_compressed(folder / "domain.npz", **self.domain_.to_arrays())
+        if self.surrogate_ is not None:
+            np.savez_compressed(folder / SURROGATE_FILE, **self.surrogate_.to_arrays())
+            files.append(SURROGATE_FILE)
         settings = {
             "class": type(self).__name__,
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()},
             "calibration": self.calibration_.to_dict() if self.calibration_ else None,
             "feature_labels": self.feature_labels_,
             "train_y_range": list(self.train_y_range_),
+            "feature_shift": self.feature_shift_.tolist(),
         }
         (folder / "estimator.json").write_text(json.dumps(settings, indent=1) + "\n")
         files += ["domain.npz", "estimator.json"]
@@ -359,11 +423,19 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         model.boosters_ = [lgb.Booster(model_file=str(folder / name)) for name in members]
         with np.load(folder / "domain.npz", allow_pickle=False) as arrays:
             model.domain_ = ApplicabilityDomain.from_arrays(arrays)
+        model.surrogate_ = None
+        if model.smooth:
+            with np.load(folder / SURROGATE_FILE, allow_pickle=False) as arrays:
+                model.surrogate_ = SmoothSurrogate.from_arrays(arrays)
         calibration = settings["calibration"]
         model.calibration_ = UncertaintyCalibration.from_dict(calibration) if calibration else None
         model.feature_labels_ = settings["feature_labels"]
         model.n_features_in_ = len(model.feature_labels_)
         model.train_y_range_ = tuple(settings["train_y_range"])
+        model.feature_shift_ = np.asarray(settings["feature_shift"], dtype=float)
+        if model.feature_shift_.shape != (model.n_features_in_,):
+            raise ModelLoadError(f"{folder}/estimator.json: feature_shift has {model.feature_shift_.size} values "
+                                 f"for {model.n_features_in_} features")
         model.manifest_ = manifest
         return model
 

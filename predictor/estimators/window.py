@@ -81,8 +81,8 @@ class WindowRegressor:
                              "hi": result[limit]["hi"] + shift}
         return result
 
-    def _predict_means(self, formulas: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        features = CompositionFeaturizer(self.feature_sets).transform(formulas)
+    def _predict_means(self, compositions: list) -> tuple[np.ndarray, np.ndarray]:
+        features = CompositionFeaturizer(self.feature_sets).transform(compositions)
         return tuple(self.models_[limit].predict_mean_from_features(features) for limit in LIMITS)
 
     def domain_notes_from_features(self, features: np.ndarray, elements: list[set[str]],

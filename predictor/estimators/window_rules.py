@@ -16,15 +16,19 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    with the nominal oxidation states of :mod:`predictor.featurizers.ionic`, everything else
    kept), weighted by the products of their framework-cation and halogen fractions. Its limit
    is the regressor's prediction shifted by the weighted corrections that rules 1 and 2 made
-   to the end members, then clipped to the range of the end members' limits. A composition
+   to the end members, then clipped to the range of the end members' limits (an end member
+   of weight below 25 % widens that range only in proportion to its weight, so that a trace
+   dopant's end member cannot move the bounds at once). A composition
    that decomposes into its end members is stable only where all of them are, and a
    well-behaved solid solution sits between them: either way, the oxidation limit is not
    below the lowest end member's and the reduction limit not above the highest one's.
 
 Every step is continuous in the composition: as a dopant's amount goes to zero its end
 member's weight goes to zero and the result tends to the parent's, so a trace dopant cannot
-move a limit by more than the regressor itself moves. Compositions without Li or Na, or whose
-end members would need a negative carrier content, keep the regressor's prediction.
+move a limit by more than the regressor itself moves. An end member that would need no (or a
+negative) carrier content does not exist; one with little carrier (below 0.15 per anion)
+counts in proportion to it, and the weights are renormalised. Compositions without Li or Na,
+or without any existing end member, keep the regressor's prediction.
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ from predictor.featurizers.ionic import ionic_picture
 
 #: Halogens in the order of falling oxidation limit.
 HALOGEN_ORDER = ("F", "Cl", "Br", "I")
-#: End members whose carrier content falls below this (atoms per formula unit) do not exist.
-MIN_CARRIER = 1e-6
+#: An end member with fewer carrier atoms per anion than this counts only in proportion (none
+#: without carrier), so that end members appear and vanish continuously with the composition.
+CARRIER_RAMP = 0.15
+#: Weight from which an end member's limit bounds the mixture's fully (see ``_bounds``).
+FULL_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ def end_members(composition: Composition) -> list[EndMember] | None:
     framework_atoms = sum(i.amount for i in framework)
     framework_charge = sum(i.amount * i.oxidation_state for i in framework)
     halogen_atoms = sum(i.amount for i in halogens)
+    anion_atoms = sum(i.amount for i in ions if i.role == "anion")
 
     members = []
     for cation in framework or [None]:
@@ -82,15 +90,20 @@ def end_members(composition: Composition) -> list[EndMember] | None:
             # same framework atoms, all of this element at its own state; the carrier balances the charge
             carrier_amount = composition[carrier] + framework_charge - framework_atoms * cation.oxidation_state
             cation_share, cation_part = cation.amount / framework_atoms, {cation.symbol: framework_atoms}
-        if carrier_amount < MIN_CARRIER:
-            return None
+        # an end member that needs (almost) no carrier does not exist: its weight fades out with its carrier
+        existence = min(carrier_amount / (CARRIER_RAMP * anion_atoms), 1.0) if anion_atoms > 0 else 1.0
+        if existence < 1e-3:
+            continue
         for anion in halogens or [None]:
             anion_share = anion.amount / halogen_atoms if anion is not None else 1.0
             anion_part = {anion.symbol: halogen_atoms} if anion is not None else {}
             amounts = {carrier: carrier_amount, **cation_part, **kept, **anion_part}
-            members.append(EndMember(tuple(sorted(amounts.items())), cation_share * anion_share,
+            members.append(EndMember(tuple(sorted(amounts.items())), cation_share * anion_share * existence,
                                      anion.symbol if anion is not None else None))
-    return members
+    total = sum(m.weight for m in members)
+    if total <= 0:
+        return None
+    return [EndMember(m.amounts, m.weight / total, m.halogen) for m in members]
 
 
 def is_carrier_halide(amounts: Sequence[tuple[str, float]]) -> bool:
@@ -112,10 +125,6 @@ def _decreasing_isotonic(values: list[float]) -> list[float]:
     return [mean for mean, count in blocks for _ in range(int(count))]
 
 
-def _formula(amounts: Sequence[tuple[str, float]]) -> str:
-    return "".join(f"{el}{amount:.8g}" for el, amount in amounts)
-
-
 def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndarray, oxidation_V: np.ndarray,
                        predict_limits: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Window limits of ``compositions`` that obey the rules of the module docstring.
@@ -126,7 +135,7 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
         The regressor's predictions for ``compositions``.
     predict_limits : callable
-        Maps a list of formulas to the regressor's (reduction, oxidation) predictions in V;
+        Maps a list of Compositions to the regressor's (reduction, oxidation) predictions in V;
         called once, on the distinct end members of the whole batch and their halogen
         versions.
 
@@ -142,7 +151,7 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
             for amounts in variants:
                 needed.setdefault(amounts, len(needed))
     if needed:
-        raw_reduction, raw_oxidation = predict_limits([_formula(a) for a in needed])
+        raw_reduction, raw_oxidation = predict_limits([Composition(dict(a)) for a in needed])
     reduction, oxidation = np.array(reduction_V, dtype=float), np.array(oxidation_V, dtype=float)
     for k, members in enumerate(decompositions):
         if not members:
@@ -158,6 +167,19 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
                 ox_fixed = _decreasing_isotonic(series)[HALOGEN_ORDER.index(member.halogen)]
             corrected.append((member.weight, red, ox, red_fixed, ox_fixed))
         weight, red, ox, red_fixed, ox_fixed = (np.array(column) for column in zip(*corrected))
-        reduction[k] = np.clip(reduction[k] + weight @ (red_fixed - red), red_fixed.min(), red_fixed.max())
-        oxidation[k] = np.clip(oxidation[k] + weight @ (ox_fixed - ox), ox_fixed.min(), ox_fixed.max())
+        reduction[k] = np.clip(reduction[k] + weight @ (red_fixed - red), *_bounds(red_fixed, weight))
+        oxidation[k] = np.clip(oxidation[k] + weight @ (ox_fixed - ox), *_bounds(ox_fixed, weight))
     return np.maximum(reduction, 0.0), oxidation
+
+
+def _bounds(limits: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """Range of the end members' limits, each end member counting fully from ``FULL_WEIGHT`` on.
+
+    An end member of weight w < FULL_WEIGHT widens the range only to w / FULL_WEIGHT of the
+    way from the weighted mean to its own limit: the range is then still within the end
+    members' (so the rule holds), and a trace dopant's end member, whose limit may be far
+    away, moves it by a trace instead of at once.
+    """
+    mean = weights @ limits
+    reach = mean + (limits - mean) * np.minimum(weights / FULL_WEIGHT, 1.0)
+    return float(reach.min()), float(reach.max())

@@ -146,7 +146,8 @@ def halide_descriptors(composition: Composition) -> dict[str, float]:
         f["carrier_per_anion"] = n_carrier / n_anion
         f["framework_per_anion"] = sum(i.amount for i in framework) / n_anion
         f["cation_vacancy_per_anion"] = 1.0 - sum(i.amount for i in cations) / n_anion
-        f["charge_imbalance_per_anion"] = abs(sum(i.amount * i.oxidation_state for i in ions)) / n_anion
+        imbalance = abs(sum(i.amount * i.oxidation_state for i in ions)) / n_anion
+        f["charge_imbalance_per_anion"] = imbalance if imbalance > 1e-9 else 0.0  # not rounding noise
         f["framework_anion_radius_ratio"] = f["framework_radius_mean_A"] / anion_radius
         if carrier:
             f["carrier_anion_radius_ratio"] = shannon_radius_A(carrier, 1) / anion_radius

@@ -6,8 +6,9 @@ doped (Li2.5Y0.5Zr0.5Cl6), where pymatgen's exhaustive ``oxi_state_guesses`` is 
 here are fixed and cheap:
 
 - halogens are -1; O, S, Se, Te are -2 (S, Se, Te are cations when there is at least
-  ``OXOANION_RATIO`` times as much O, as in sulfates); N and P are -3 unless there is at least
-  that much chalcogen (nitrates, phosphates, thiophosphates); H is +1 when there is at least
+  ``OXOANION_RATIO`` times as much O and they make at least ``MIN_OXOANION_SHARE`` of it, as in
+  sulfates); N and P are -3 unless there is at least ``OXOANION_RATIO`` times as much
+  chalcogen (phosphates, thiophosphates; for N, nitrates: N also needs that share); H is +1 when there is at least
   half as much O + N as H (hydroxides, amides, ammonium) and -1 otherwise (hydrides,
   borohydrides). Ratios rather than presence decide, so a trace of O cannot turn the S of a
   sulfide into a cation;
@@ -38,6 +39,9 @@ CARRIERS = ("Li", "Na")
 #: An anion-former (S, Se, Te; N, P) is a cation when the more electronegative anion (O; a
 #: chalcogen) is present at least this many times its amount (SO4, PO4, PS4 have 4).
 OXOANION_RATIO = 2.0
+#: ... and when it makes at least this share of that anion (S in a sulfate: 1/4 of O); a few per
+#: cent of S or N in an oxide sit on anion sites, so a trace of them stays an anion.
+MIN_OXOANION_SHARE = 0.2
 
 #: Free-ion polarisabilities of anions (Å^3), L. Pauling, Proc. R. Soc. A 114, 181 (1927).
 ANION_POLARISABILITY_A3 = {"F": 1.04, "Cl": 3.66, "Br": 4.77, "I": 7.10, "O": 3.88, "S": 10.2, "Se": 10.5, "Te": 14.0}
@@ -62,9 +66,12 @@ def _anion_state(symbol: str, amounts: dict[str, float]) -> int | None:
     if symbol == "O":
         return -2
     if symbol in CHALCOGENS:
-        return None if amounts.get("O", 0.0) >= OXOANION_RATIO * amount else -2
+        oxygen = amounts.get("O", 0.0)
+        return None if oxygen >= OXOANION_RATIO * amount and amount >= MIN_OXOANION_SHARE * oxygen else -2
     if symbol in PNICTOGEN_ANIONS:
         chalcogen = sum(amounts.get(c, 0.0) for c in CHALCOGENS)
+        if symbol == "N" and amount < MIN_OXOANION_SHARE * chalcogen:
+            return -3  # N in an oxide at a few per cent substitutes O (LiPON), it is not a nitrate
         return None if chalcogen >= OXOANION_RATIO * amount else -3
     if symbol == "H":
         return None if amounts.get("O", 0.0) + amounts.get("N", 0.0) >= 0.5 * amount else -1
