@@ -99,10 +99,15 @@ def _flatten(prefix: str, value, out: dict) -> dict:
     return out
 
 
+def _model_parts(models_folder: Path) -> list[str]:
+    """The parts of :data:`MODEL_PARTS` the folder holds (a model folder may lack measured values)."""
+    return [part for part in MODEL_PARTS if (Path(models_folder) / part).is_dir()]
+
+
 def _staged_models(models_folder: Path, into: Path) -> Path:
     """Copy only the model parts (not plots, CSVs or an older MLflow folder) for logging."""
     staged = into / "models"
-    for part in MODEL_PARTS:
+    for part in _model_parts(models_folder):
         shutil.copytree(models_folder / part, staged / part)
     return staged
 
@@ -126,7 +131,7 @@ def save_pyfunc_model(models_folder: Path) -> Path:
             artifacts={"models": str(_staged_models(models_folder, Path(tmp)))}, input_example=INPUT_EXAMPLE,
         )
     linked = target / "artifacts" / "models"
-    for part in MODEL_PARTS:
+    for part in _model_parts(models_folder):
         shutil.rmtree(linked / part)
         (linked / part).symlink_to(Path("..", "..", "..", part), target_is_directory=True)
     _drop_machine_paths(target)
