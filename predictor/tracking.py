@@ -5,8 +5,10 @@ the repository root (embedded, no server), with run artifacts in ``mlartifacts/`
 ``PREDICTOR_TRACKING=off`` turns tracking off; training works the same without it.
 
 Every ``predictor train`` run logs its configuration, data version (hash and row counts per
-source), library versions, held-out metrics, diagnostic plots, the model card, and the predictor
-as a ``pyfunc`` model registered as :data:`REGISTERED_MODEL`.
+source), library versions, held-out metrics (a ``--quick`` run those of its quick grouped CV; the
+``evaluation`` tag says which), diagnostic plots, the model card, and the predictor as a
+``pyfunc`` model registered as :data:`REGISTERED_MODEL`. The experiment is created as a
+model-training experiment (:data:`EXPERIMENT_KIND`), so the UI shows it as runs, not as GenAI traces.
 """
 
 from __future__ import annotations
