@@ -276,13 +276,11 @@ def cmd_train(args) -> int:
         return EXIT_USAGE
     print(f"models written to {output} (model card: {output / 'README.md'})")
 
-    import os
-
+    if args.no_tracking:
+        return EXIT_OK
     from predictor.estimators import ConductivityRegressor
     from predictor.tracking import log_training_run, tracking_uri
 
-    if args.no_tracking:
-        os.environ["PREDICTOR_TRACKING"] = "off"
     model = ConductivityRegressor.load(output / CONDUCTIVITY_DIR)
     run_id = log_training_run(report, output, model.feature_importances(), model.feature_labels_)
     if run_id:

@@ -9,11 +9,11 @@ the repository; the curated tables ship in ``datasets/``.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from predictor.artifacts import sha256
 from predictor.paths import DATA_DIR_ENV, REPO_ROOT, data_dir, datasets_dir
 
 
@@ -112,14 +112,6 @@ DATA_SOURCES = (
 )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _data_rows(path: Path) -> int:
     """Records of a CSV file below its header (quoted line breaks count once)."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
@@ -155,7 +147,7 @@ def source_status(source: DataSource) -> dict:
         if not path.is_file():
             missing.append(name)
             continue
-        sha = _sha256(path)
+        sha = sha256(path)
         reference = source.known_sha256.get(name)
         files[name] = {"sha256": sha, "rows": _data_rows(path), "known": None if reference is None else sha == reference}
     return {"name": source.name, "folder": folder, "present": not missing, "missing": missing, "files": files}

@@ -19,6 +19,7 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from predictor.artifacts import read_manifest, write_manifest
+from predictor.composition import parse_formula
 from predictor.errors import ModelLoadError
 
 ARTIFACT_KIND = "measured-values"
@@ -45,7 +46,7 @@ class MeasuredValues:
         self.tolerance = tolerance
         self._by_elements: dict[tuple[str, ...], list[tuple[np.ndarray, int]]] = {}
         for row, formula in enumerate(self.table["formula"]):
-            elements, fractions = _fractions(Composition(formula))
+            elements, fractions = _fractions(parse_formula(formula))
             self._by_elements.setdefault(elements, []).append((fractions, row))
 
     @classmethod

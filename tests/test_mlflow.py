@@ -67,7 +67,10 @@ def test_shipped_pyfunc_model_loads_and_predicts():
     table = model.predict(pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "garbage"]}))
     assert EXPECTED <= set(table.columns)
     assert table["window_reference"].tolist() == ["Li+/Li", "Na+/Na", ""]
-    assert np.isfinite(table.loc[:1, ["log10_sigma", "oxidation_limit_V"]].to_numpy()).all()
+    # Li3YCl6 is in the training data: its measured label comes back beside the prediction
+    assert np.isfinite(table.loc[0, "measured_log10_sigma"]) and table.loc[0, "measured_n"] >= 1
+    assert table.loc[0, "measured_refs"] and table.loc[2, "measured_refs"] == ""
+    assert np.isfinite(table.loc[:1, ["log10_sigma", "oxidation_limit_V"]].to_numpy(dtype=float)).all()
     assert "garbage" in table.loc[2, "error"]
 
 
@@ -76,7 +79,7 @@ def test_shipped_pyfunc_model_holds_no_machine_paths_and_links_the_shipped_parts
     mlmodel = (folder / "MLmodel").read_text()
     assert "model_code_path: serving.py" in mlmodel
     assert not any(line.split(":", 1)[-1].strip().startswith("/") for line in mlmodel.splitlines())
-    for part in ("conductivity", "windows"):
+    for part in ("conductivity", "windows", "measured"):
         link = folder / "artifacts" / "models" / part
         assert link.is_symlink() and not Path(link.readlink()).is_absolute()
         assert link.resolve() == (models_dir() / part).resolve()
@@ -89,6 +92,7 @@ def logged_run(tmp_path_factory):
     models = root / "models"
     shutil.copytree(models_dir() / "conductivity", models / "conductivity")
     shutil.copytree(models_dir() / "windows", models / "windows")
+    shutil.copytree(models_dir() / "measured", models / "measured")
     report = json.loads((models_dir() / "metrics.json").read_text())
     (models / "metrics.json").write_text(json.dumps(report))
     rng = np.random.default_rng(0)

@@ -175,11 +175,11 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
 def _bounds(limits: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
     """Range of the end members' limits, each end member counting fully from ``FULL_WEIGHT`` on.
 
-    An end member of weight w < FULL_WEIGHT widens the range only to w / FULL_WEIGHT of the
-    way from the weighted mean to its own limit: the range is then still within the end
+    An end member of weight w < FULL_WEIGHT widens the range only to (w / FULL_WEIGHT)^2 of
+    the way from the weighted mean to its own limit: the range is then still within the end
     members' (so the rule holds), and a trace dopant's end member, whose limit may be far
     away, moves it by a trace instead of at once.
     """
     mean = weights @ limits
-    reach = mean + (limits - mean) * np.minimum(weights / FULL_WEIGHT, 1.0)
+    reach = mean + (limits - mean) * np.minimum(weights / FULL_WEIGHT, 1.0) ** 2
     return float(reach.min()), float(reach.max())

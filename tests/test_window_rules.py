@@ -1,0 +1,69 @@
+"""The end-member decomposition and the isotonic step of the window rules."""
+
+import numpy as np
+import pytest
+
+from predictor import parse_formula
+from predictor.estimators.window_rules import (_bounds, _decreasing_isotonic, apply_window_rules, end_members,
+                                               is_carrier_halide)
+
+
+def _members(formula):
+    return {tuple(sorted(m.amounts)): round(m.weight, 6) for m in end_members(parse_formula(formula))}
+
+
+def test_end_members_of_a_cation_and_an_anion_mixture():
+    assert _members("Li2.5Y0.5Zr0.5Cl6") == {(("Cl", 6.0), ("Li", 3.0), ("Y", 1.0)): 0.5,
+                                             (("Cl", 6.0), ("Li", 2.0), ("Zr", 1.0)): 0.5}
+    assert _members("Li3YCl3Br3") == {(("Cl", 6.0), ("Li", 3.0), ("Y", 1.0)): 0.5,
+                                      (("Br", 6.0), ("Li", 3.0), ("Y", 1.0)): 0.5}
+    assert _members("Li3YCl6") == {(("Cl", 6.0), ("Li", 3.0), ("Y", 1.0)): 1.0}
+    assert end_members(parse_formula("YCl3")) is None  # no carrier, no reference electrode
+
+
+def test_an_end_member_without_carrier_fades_out():
+    # the Zr end member of Na0.7Zr0.3La0.7Cl4 would be "ZrCl4" with no Na: only NaLaCl4 remains
+    members = end_members(parse_formula("Na0.7Zr0.3La0.7Cl4"))
+    assert len(members) == 1 and members[0].weight == pytest.approx(1.0)
+    assert dict(members[0].amounts) == pytest.approx({"Cl": 4.0, "La": 1.0, "Na": 1.0})
+    # with a little more Na it comes in, in proportion to its Na content (0.15 Na per anion counts fully)
+    members = end_members(parse_formula("Na0.76Zr0.3La0.7Cl3.94O0.03"))
+    zr = [m for m in members if "Zr" in dict(m.amounts)]
+    assert len(zr) == 1 and 0 < zr[0].weight < 0.3
+    trace = end_members(parse_formula("Li2.999In0.999Zr0.001Cl6"))
+    assert sorted(round(m.weight, 3) for m in trace) == [0.001, 0.999]
+
+
+def test_decreasing_isotonic_pools_violators():
+    assert _decreasing_isotonic([3.0, 4.0, 2.0, 1.0]) == pytest.approx([3.5, 3.5, 2.0, 1.0])
+    assert _decreasing_isotonic([6.0, 4.2, 3.2, 2.9]) == [6.0, 4.2, 3.2, 2.9]
+    assert _decreasing_isotonic([1.0, 2.0, 3.0]) == pytest.approx([2.0, 2.0, 2.0])
+
+
+def test_carrier_halides():
+    assert is_carrier_halide((("Li", 1.0), ("Cl", 1.0))) and is_carrier_halide((("Na", 1.0), ("Br", 0.5), ("I", 0.5)))
+    assert not is_carrier_halide((("Li", 3.0), ("Y", 1.0), ("Cl", 6.0))) and not is_carrier_halide((("Li", 1.0),))
+
+
+def test_bounds_let_a_light_end_member_in_by_its_weight():
+    limits, weights = np.array([4.0, 2.0]), np.array([0.999, 0.001])
+    low, high = _bounds(limits, weights)
+    assert high == pytest.approx(4.0) and 3.99 < low < 4.0
+    assert _bounds(np.array([4.0, 2.0]), np.array([0.5, 0.5])) == (2.0, 4.0)
+
+
+def test_rules_on_a_made_up_regressor():
+    """Whatever the regressor says, the rules hold: LiX at 0 V, F > Cl > Br > I, mixtures in between."""
+    def regressor(compositions):
+        # reduction rises with Br, oxidation rises with I: both wrong on purpose
+        red = np.array([0.3 + c.get_atomic_fraction("Br") for c in compositions])
+        ox = np.array([3.0 + c.get_atomic_fraction("I") + c.get_atomic_fraction("Y") for c in compositions])
+        return red, ox
+
+    formulas = ["LiCl", "LiBr", "Li3YF6", "Li3YCl6", "Li3YBr6", "Li3YI6", "Li3YCl3Br3"]
+    compositions = [parse_formula(f) for f in formulas]
+    red, ox = apply_window_rules(compositions, *regressor(compositions), regressor)
+    assert red[0] == red[1] == 0
+    assert np.all(np.diff(ox[2:6]) <= 1e-12)
+    assert min(ox[3], ox[4]) - 1e-12 <= ox[6] <= max(ox[3], ox[4]) + 1e-12
+    assert min(red[3], red[4]) - 1e-12 <= red[6] <= max(red[3], red[4]) + 1e-12
