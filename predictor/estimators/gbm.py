@@ -75,14 +75,16 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         L2 regularisation of leaf values.
     min_data_in_bin : int, default=3
         Fewest training compositions between two candidate split points of a descriptor
-        (LightGBM's histogram bins). Larger values mean fewer, coarser steps, so a small
-        change of composition crosses fewer of them.
+        (LightGBM's histogram bins, LightGBM's default). Coarser bins do not make the trees
+        smoother: with 20, trace dopants moved log10 sigma by more than 0.05 in 33 % of 400
+        pairs instead of 16 % (fewer but larger steps); ``smooth`` is what removes the steps.
     smooth : bool, default=True
         Predict with a smooth surrogate of the bag (:mod:`.smooth`): a network fitted to the
         bag's mean and spread on the training compositions and their neighbourhood, so that
         predictions move continuously with composition (a tree ensemble jumps where a trace
         dopant crosses a split point). The uncertainty calibration is fitted on the bag's
-        grouped out-of-fold residuals either way.
+        grouped out-of-fold residuals, shifted by the surrogate's deviation from the bag at
+        each training composition, so that the interval covers the surrogate's errors.
     smooth_neighbours : int, default=4
         Neighbouring compositions (substitutions and mixtures) per training composition on
         which the surrogate learns the bag.
@@ -318,6 +320,13 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             spread[held] = predictions.std(axis=0)
             domain = ApplicabilityDomain().fit(features[train], [elements[i] for i in train])
             distance[held] = domain.distance(features[held])
+        if self.surrogate_ is not None:
+            # the surrogate predicts, not the bag: its deviation from the bag at each training
+            # composition is added to the bag's out-of-fold prediction, so that the interval
+            # covers the surrogate's errors too
+            bag_mean = np.mean([b.predict(shifted, num_threads=self.n_jobs) for b in self.boosters_], axis=0)
+            mean += self.surrogate_.predict(features)[:, 0] - bag_mean
+            residual = y - mean
         self.oof_residuals_ = residual
         floor = self.default_noise_floor if self.noise_floor is None else float(self.noise_floor)
         return UncertaintyCalibration.fit(
