@@ -27,7 +27,9 @@ Every step is continuous in the composition: as a dopant's amount goes to zero i
 member's weight goes to zero and the result tends to the parent's, so a trace dopant cannot
 move a limit by more than the regressor itself moves. An end member that would need no (or a
 negative) carrier content does not exist; one with little carrier (below 0.15 per anion)
-counts in proportion to it, and the weights are renormalised. Compositions without Li or Na,
+counts in proportion to it, and the weights are renormalised; the clipping of rule 3 then
+applies only in part (by the square of the share of the composition that existing end
+members cover). Compositions without Li or Na,
 or without any existing end member, keep the regressor's prediction.
 """
 
@@ -70,9 +72,19 @@ def end_members(composition: Composition) -> list[EndMember] | None:
     A composition with one framework cation (or none) and one halogen (or none) is its own
     single end member.
     """
+    return decompose(composition)[0]
+
+
+def decompose(composition: Composition) -> tuple[list[EndMember] | None, float]:
+    """End members (weights summing to 1, or None) and the share of the composition they cover.
+
+    The share is 1 when every end member exists and falls with the weight of those that need
+    (almost) no carrier: the rule that a mixture lies between its end members holds in full
+    only for a composition that is a mixture of existing ones.
+    """
     carrier = mobile_ion(composition)
     if carrier is None:
-        return None
+        return None, 0.0
     ions = ionic_picture(composition, carrier)
     framework = [i for i in ions if i.role == "framework"]
     halogens = [i for i in ions if i.role == "anion" and i.symbol in HALOGENS]
@@ -102,8 +114,8 @@ def end_members(composition: Composition) -> list[EndMember] | None:
                                      anion.symbol if anion is not None else None))
     total = sum(m.weight for m in members)
     if total <= 0:
-        return None
-    return [EndMember(m.amounts, m.weight / total, m.halogen) for m in members]
+        return None, 0.0
+    return [EndMember(m.amounts, m.weight / total, m.halogen) for m in members], min(total, 1.0)
 
 
 def is_carrier_halide(amounts: Sequence[tuple[str, float]]) -> bool:
@@ -143,9 +155,9 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     -------
     reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
     """
-    decompositions = [end_members(c) for c in compositions]
+    decompositions = [decompose(c) for c in compositions]
     needed: dict[tuple, int] = {}
-    for members in decompositions:
+    for members, _ in decompositions:
         for member in members or ():
             variants = [member.with_halogen(h) for h in HALOGEN_ORDER] if member.halogen else [member.amounts]
             for amounts in variants:
@@ -153,7 +165,7 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     if needed:
         raw_reduction, raw_oxidation = predict_limits([Composition(dict(a)) for a in needed])
     reduction, oxidation = np.array(reduction_V, dtype=float), np.array(oxidation_V, dtype=float)
-    for k, members in enumerate(decompositions):
+    for k, (members, share) in enumerate(decompositions):
         if not members:
             continue
         corrected = []  # per end member: raw and corrected (reduction, oxidation)
@@ -167,8 +179,10 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
                 ox_fixed = _decreasing_isotonic(series)[HALOGEN_ORDER.index(member.halogen)]
             corrected.append((member.weight, red, ox, red_fixed, ox_fixed))
         weight, red, ox, red_fixed, ox_fixed = (np.array(column) for column in zip(*corrected))
-        reduction[k] = np.clip(reduction[k] + weight @ (red_fixed - red), *_bounds(red_fixed, weight))
-        oxidation[k] = np.clip(oxidation[k] + weight @ (ox_fixed - ox), *_bounds(ox_fixed, weight))
+        for limits, raw, fixed in ((reduction, red, red_fixed), (oxidation, ox, ox_fixed)):
+            shifted = limits[k] + weight @ (fixed - raw)
+            # clipped in full when the end members cover the whole composition, less when some do not exist
+            limits[k] = shifted + share**2 * (np.clip(shifted, *_bounds(fixed, weight)) - shifted)
     return np.maximum(reduction, 0.0), oxidation
 
 
