@@ -56,8 +56,12 @@ class MeasuredValues:
         ``labels``: the training targets (log10 S/cm, censored entries at their convention).
         Censored entries say so in their references.
         """
+        def column(name, default):
+            return table[name] if name in table else pd.Series(default, index=table.index)
+
         refs = []
-        for doi, source, censored in zip(table["doi"].fillna(""), table["source"], table["censored"]):
+        for doi, source, censored in zip(column("doi", "").fillna(""), column("source", "unknown"),
+                                         column("censored", False)):
             text = str(doi).strip() or f"{source} dataset, no DOI"
             refs.append(text + ("; below detection, label by convention" if censored else ""))
         n = table["n_reports"] if "n_reports" in table else pd.Series(1, index=table.index)
