@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 #: Most formulas one request may hold (about 10 s of prediction); larger requests are refused.
 MAX_RECORDS = 10_000
 TEXT_COLUMNS = ("formula", "carrier", "reduced_formula", "anion_family", "conductivity_model",
-                "window_reference", "window_model", "domain_notes", "error")
+                "window_reference", "window_model", "measured_refs", "domain_notes", "error")
 
 
 def formulas_from_input(model_input) -> list:
