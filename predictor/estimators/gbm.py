@@ -83,8 +83,8 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         bag's mean and spread on the training compositions and their neighbourhood, so that
         predictions move continuously with composition (a tree ensemble jumps where a trace
         dopant crosses a split point). The uncertainty calibration is fitted on the bag's
-        grouped out-of-fold residuals, shifted by the surrogate's deviation from the bag at
-        each training composition, so that the interval covers the surrogate's errors.
+        grouped out-of-fold residuals (the surrogate's own are not: see the model card for
+        the coverage this gives; it is low for the window limits).
     smooth_neighbours : int, default=4
         Neighbouring compositions (substitutions and mixtures) per training composition on
         which the surrogate learns the bag.
@@ -320,13 +320,6 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             spread[held] = predictions.std(axis=0)
             domain = ApplicabilityDomain().fit(features[train], [elements[i] for i in train])
             distance[held] = domain.distance(features[held])
-        if self.surrogate_ is not None:
-            # the surrogate predicts, not the bag: its deviation from the bag at each training
-            # composition is added to the bag's out-of-fold prediction, so that the interval
-            # covers the surrogate's errors too
-            bag_mean = np.mean([b.predict(shifted, num_threads=self.n_jobs) for b in self.boosters_], axis=0)
-            mean += self.surrogate_.predict(features)[:, 0] - bag_mean
-            residual = y - mean
         self.oof_residuals_ = residual
         floor = self.default_noise_floor if self.noise_floor is None else float(self.noise_floor)
         return UncertaintyCalibration.fit(
