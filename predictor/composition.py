@@ -130,6 +130,11 @@ def parse_formula(formula: object) -> Composition:
     missing = sorted(s for s in written - {"D", "T"} if Element.is_valid_symbol(s) and s not in amounts)
     if missing:
         raise CompositionError(formula, f"zero amount of {', '.join(missing)}")
+    unknown = sorted(s for s in written - {"D", "T"} if not Element.is_valid_symbol(s))
+    if unknown:  # pymatgen drops an unknown symbol written with amount 0 ("A0")
+        raise CompositionError(formula, f"unknown element {unknown[0]!r}")
+    if not amounts:
+        raise CompositionError(formula, "no elements")
     for symbol, amount in amounts.items():
         if amount < MIN_AMOUNT:
             raise CompositionError(formula, f"amount of {symbol} is zero or below {MIN_AMOUNT:g}")

@@ -34,6 +34,7 @@ def test_valid_formulas(formula, expected):
         ("Li-1Cl", "negative"),
         ("Li3YCl6-xBrx", "negative or symbolic"),
         ("Li1e6Cl", "more than 1000 atoms"),
+        ("A0", "unknown element 'A'"),
         ("Og2Cl", "no tabulated properties"),
         ("Li2Sc2/0Cl4", "division by zero"),
         ("Li" * 150, "longer than"),
