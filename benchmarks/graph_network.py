@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from predictor import ConductivityRegressor
-from predictor.estimators.combined import AveragedConductivityRegressor
+from predictor.estimators.averaged import AveragedConductivityRegressor
 from predictor.estimators.graph import GraphConductivityRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split
 from predictor.loaders.combined import load_conductivity_data

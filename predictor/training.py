@@ -27,7 +27,7 @@ from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
 from predictor.loaders.combined import SOURCES, load_conductivity_data
-from predictor.loaders.windows import load_window_labels
+from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from predictor.estimators.graph import GraphConductivityRegressor
-from predictor.nn import CompositionGraphs, TrainConfig, collate
+from predictor.nn import CompositionGraphs, RoostConfig, collate
 from predictor.nn.data import composition_arrays
 from predictor.nn.pretrain import load_pretrained, pretrained_path
 from predictor.composition import parse_formula
@@ -41,7 +41,7 @@ def test_element_order_invariance(graph_model):
 
 def test_shuffled_nodes_in_a_batch():
     torch.manual_seed(0)
-    model = TrainConfig().build_model().eval()
+    model = RoostConfig().build_model().eval()
     graphs = [composition_arrays(parse_formula(f)) for f in ("Li2.5Y0.5Zr0.5Cl6", "Li6PS5Cl")]
     permuted = [(z[p], w[p]) for (z, w), p in zip(graphs, (np.array([3, 1, 0, 2]), np.array([2, 0, 3, 1])))]
     with torch.no_grad():
@@ -87,8 +87,8 @@ def test_invalid_parameters(small_set):
                     reason=f"no pretrained weights at {pretrained_path()}; run `python -m predictor.nn.pretrain`")
 def test_pretrained_weights_load(small_set):
     state, settings = load_pretrained(pretrained_path())
-    assert settings["target_unit"] == "eV/atom" and settings["architecture"] == TrainConfig().architecture()
-    model = TrainConfig().build_model()
+    assert settings["target_unit"] == "eV/atom" and settings["architecture"] == RoostConfig().architecture()
+    model = RoostConfig().build_model()
     model.descriptor.load_state_dict(state)  # strict: every key matches
     formulas, targets = small_set
     fitted = GraphConductivityRegressor(n_members=2, epochs=1, pretrained=pretrained_path()).fit(formulas, targets)
@@ -97,7 +97,7 @@ def test_pretrained_weights_load(small_set):
 
 def test_average_with_gbm(small_set):
     from predictor import ConductivityRegressor
-    from predictor.estimators.combined import AveragedConductivityRegressor
+    from predictor.estimators.averaged import AveragedConductivityRegressor
 
     formulas, targets = small_set
     model = AveragedConductivityRegressor(

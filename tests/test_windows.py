@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from predictor.estimators import WindowRegressor
-from predictor.loaders.windows import load_window_labels
+from predictor.loaders.window_labels import load_window_labels
 
 SMALL_WINDOWS = [
     ("Li3YCl6", 0.62, 4.21), ("Li3InCl6", 2.38, 4.26), ("Li3ScCl6", 0.91, 4.26), ("Li3YBr6", 0.63, 3.11),

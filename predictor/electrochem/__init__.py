@@ -9,11 +9,11 @@ Modules: :mod:`~predictor.electrochem.energies` (energy tables and the mixing ru
 :mod:`~predictor.electrochem.diagrams` (phase diagrams cached per chemical system),
 :mod:`~predictor.electrochem.profile` (limits along the carrier line),
 :mod:`~predictor.electrochem.checks` (sanity notes on products),
-:mod:`~predictor.electrochem.window` (public API), :mod:`~predictor.electrochem.generate`
+:mod:`~predictor.electrochem.thermodynamic_window` (public API), :mod:`~predictor.electrochem.generate`
 (the ``datasets/thermodynamic_windows.csv`` script).
 """
 
 from predictor.electrochem.energies import EnergyTable, default_energy_table
-from predictor.electrochem.window import ThermodynamicWindow, WindowResult, choose_carrier
+from predictor.electrochem.thermodynamic_window import ThermodynamicWindow, WindowResult, choose_carrier
 
 __all__ = ["EnergyTable", "ThermodynamicWindow", "WindowResult", "choose_carrier", "default_energy_table"]

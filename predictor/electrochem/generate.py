@@ -26,7 +26,7 @@ from pymatgen.core import Composition
 
 from predictor.composition import HALOGENS, MOBILE_IONS
 from predictor.electrochem.energies import MP_TABLE_PARTS, EnergyTable, default_energy_table
-from predictor.electrochem.window import ThermodynamicWindow
+from predictor.electrochem.thermodynamic_window import ThermodynamicWindow
 from predictor.paths import data_file, datasets_dir
 
 logger = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from predictor.featurizers.base import as_compositions
 from predictor.nn.data import CompositionGraphs
 from predictor.nn.losses import LOSSES
 from predictor.nn.model import Roost
-from predictor.nn.training import TrainConfig, predict, train
+from predictor.nn.fitting import RoostConfig, predict, train
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +122,15 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         self.progress = progress
 
     # -- fitting -------------------------------------------------------------------------
-    def _config(self) -> TrainConfig:
-        return TrainConfig(
+    def _config(self) -> RoostConfig:
+        return RoostConfig(
             epochs=int(self.epochs), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate),
             weight_decay=float(self.weight_decay), loss=self.loss, fea_len=int(self.fea_len),
             n_graph=int(self.n_graph), n_heads=int(self.n_heads), hidden=int(self.hidden),
             out_hidden=tuple(self.out_hidden), dropout=float(self.dropout),
         )
 
-    def _validate_parameters(self) -> TrainConfig:
+    def _validate_parameters(self) -> RoostConfig:
         if int(self.n_members) < 1:
             raise ValueError(f"n_members={self.n_members} must be at least 1")
         if not 0 < self.coverage < 1:
@@ -141,7 +141,7 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
             raise ValueError(f"pretrained={str(self.pretrained)!r} is not a file; run `python -m predictor.nn.pretrain`")
         return self._config()
 
-    def _pretrained_state(self, config: TrainConfig) -> dict[str, torch.Tensor] | None:
+    def _pretrained_state(self, config: RoostConfig) -> dict[str, torch.Tensor] | None:
         if self.pretrained is None:
             return None
         from predictor.nn.pretrain import load_pretrained

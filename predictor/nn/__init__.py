@@ -2,12 +2,12 @@
 
 Layout follows aviary's ``roost/``: :mod:`.data` (composition to graph, batching),
 :mod:`.segments` (message and pooling layers), :mod:`.networks` (MLPs), :mod:`.losses`
-(pure functions), :mod:`.model` (the network), :mod:`.training` (the frozen training settings
+(pure functions), :mod:`.model` (the network), :mod:`.fitting` (the frozen training settings
 and the loop) and :mod:`.pretrain` (``python -m predictor.nn.pretrain``).
 """
 
 from predictor.nn.data import CompositionGraphs, collate
+from predictor.nn.fitting import RoostConfig
 from predictor.nn.model import Roost
-from predictor.nn.training import TrainConfig
 
-__all__ = ["CompositionGraphs", "Roost", "TrainConfig", "collate"]
+__all__ = ["CompositionGraphs", "Roost", "RoostConfig", "collate"]

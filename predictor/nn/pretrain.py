@@ -8,7 +8,7 @@ of the MP table read in place from the data directory (``mp/mp-formation-2020.cs
 pooling layers; the head is discarded, fine-tuning starts a fresh one) to
 ``roost_mp_formation.pt`` plus ``roost_mp_formation.json`` (settings, SHA-256 of the data,
 epochs, validation MAE in eV/atom, wall time). Load with ``torch.load(path, weights_only=True)``.
-Architecture: the defaults of :class:`~predictor.nn.training.TrainConfig`, which the
+Architecture: the defaults of :class:`~predictor.nn.fitting.RoostConfig`, which the
 conductivity estimator also uses, so the weights fit it.
 """
 
@@ -29,7 +29,7 @@ from pymatgen.core import Composition
 from predictor.artifacts import PRETRAINED_KIND, read_manifest, sha256, write_manifest
 from predictor.errors import ModelLoadError
 from predictor.nn.data import MAX_ELEMENTS, CompositionGraphs
-from predictor.nn.training import TrainConfig, predict, train
+from predictor.nn.fitting import RoostConfig, predict, train
 from predictor.paths import data_file, models_dir
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
     centre, scale = float(energy[fit].mean()), float(energy[fit].std())
     log.info("MP formation energies: %d training, %d validation compositions", len(fit), len(val))
 
-    config = replace(TrainConfig(), epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3)
+    config = replace(RoostConfig(), epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3)
     torch.manual_seed(args.seed)
     model = config.build_model()
     train_data = CompositionGraphs([compositions[i] for i in fit], (energy[fit] - centre) / scale)

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class RoostConfig:
     """Settings of one training run.
 
     Parameters
@@ -73,12 +73,12 @@ class TrainConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> "RoostConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names})
 
 
-def train(model: Roost, data: CompositionGraphs, config: TrainConfig, seed: int, progress: bool = False,
+def train(model: Roost, data: CompositionGraphs, config: RoostConfig, seed: int, progress: bool = False,
           description: str = "training") -> list[float]:
     """Fit ``model`` in place on ``data`` (targets already standardised).
 
@@ -87,7 +87,7 @@ def train(model: Roost, data: CompositionGraphs, config: TrainConfig, seed: int,
     model : Roost
     data : CompositionGraphs
         With targets, in standardised units (zero mean, unit variance).
-    config : TrainConfig
+    config : RoostConfig
     seed : int
         Seeds the order of the batches (and, through torch, dropout).
     progress : bool, default=False
