@@ -3,13 +3,21 @@
 Every formula enters the package through :func:`parse_formula`, which returns a validated
 pymatgen :class:`~pymatgen.core.Composition` or raises :class:`CompositionError` naming the
 input and the reason. Downstream code never handles raw strings.
+
+The facts defined here, once for the whole package: the mobile ion (:func:`mobile_ion`), the
+anion family (:func:`anion_family`), the chemical system (:func:`chemical_system`, the group
+of leakage-free splits), the reference electrode of a window (:func:`reference_electrode`),
+and when two formulas are the same composition (:func:`same_composition`,
+:func:`composition_groups`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from pymatgen.core import Composition, Element
 
 from predictor.errors import CompositionError, shorten
@@ -205,3 +213,93 @@ def describe(composition: Composition) -> CompositionInfo:
         chemical_domain_notes=tuple(notes),
     )
 
+
+
+def reference_electrode(carrier: str) -> str:
+    """The electrode that window limits of a ``carrier`` conductor are stated against: "Li+/Li"."""
+    return f"{carrier}+/{carrier}"
+
+
+#: Reference electrode of each mobile ion: "Li+/Li", "Na+/Na".
+REFERENCE_ELECTRODES = {ion: reference_electrode(ion) for ion in MOBILE_IONS}
+
+
+def chemical_system(composition: Composition) -> str:
+    """Elements joined by '-' in alphabetical order ("Cl-Li-Y"): the group of leakage-free splits."""
+    return "-".join(sorted(el.symbol for el in composition.elements))
+
+
+# ----------------------------------------------------------------------------------------------
+# Composition identity
+#
+# Two formulas are the same composition when they have the same elements and every atomic
+# fraction agrees within 1 % of its value. Why relative: papers round amounts (Li2In0.666Cl4
+# for Li3InCl6, Li2.33Sc0.67Cl4 for Li7/3Sc2/3Cl4), which moves a fraction by a fraction of a
+# per cent of itself, while a doping series moves a small fraction by much more than that
+# (La0.55Li0.36Ti0.995Al0.005O3 and ...Ti0.992Al0.008O3: 60 %). Measured on the training
+# table (978 labels): rounding fractions to 1e-4 kept 3 rounded duplicates apart, an absolute
+# 1e-3 tolerance merged 7 pairs of different doping levels (Si and Al series); the relative
+# rule does neither. Scaling never matters (Li6Y2Cl12 is Li3YCl6).
+
+#: Largest relative difference of any atomic fraction between formulas of the same composition.
+SAME_COMPOSITION_RELATIVE_TOLERANCE = 0.01
+
+
+def atomic_fractions(composition: Composition) -> tuple[tuple[str, ...], np.ndarray]:
+    """The element symbols (sorted) and their atomic fractions (summing to 1)."""
+    amounts = composition.get_el_amt_dict()
+    elements = tuple(sorted(amounts))
+    total = sum(amounts.values())
+    return elements, np.array([amounts[e] / total for e in elements])
+
+
+def fractions_match(a: np.ndarray, b: np.ndarray) -> np.ndarray | bool:
+    """Whether atomic fractions ``a`` and ``b`` (same elements, same order) are the same composition.
+
+    ``b`` may hold several compositions as rows; the answer is then one bool per row.
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    close = np.abs(a - b) <= SAME_COMPOSITION_RELATIVE_TOLERANCE * np.maximum(a, b)
+    return close.all(axis=-1)
+
+
+def same_composition(a: Composition, b: Composition) -> bool:
+    """Same elements and every atomic fraction within 1 % of its value (see above)."""
+    elements_a, fractions_a = atomic_fractions(a)
+    elements_b, fractions_b = atomic_fractions(b)
+    return elements_a == elements_b and bool(fractions_match(fractions_a, fractions_b))
+
+
+def composition_groups(compositions: Iterable[Composition]) -> list[int]:
+    """Group number of each composition, same composition -> same group (numbered 0, 1, ...).
+
+    In input order, each composition joins the first group whose first member it matches
+    (:func:`same_composition`), else starts a new group; so the first of several sources
+    decides the group, and the result does not depend on how later rows are written.
+    """
+    representatives: dict[tuple[str, ...], tuple[list[np.ndarray], list[int]]] = {}
+    groups, count = [], 0
+    for composition in compositions:
+        elements, fractions = atomic_fractions(composition)
+        known, numbers = representatives.setdefault(elements, ([], []))
+        matches = np.flatnonzero(fractions_match(fractions, np.array(known))) if known else []
+        if len(matches):
+            groups.append(numbers[matches[0]])
+        else:
+            known.append(fractions)
+            numbers.append(count)
+            groups.append(count)
+            count += 1
+    return groups
+
+
+def composition_key(composition: Composition) -> str:
+    """A readable label of the fractional composition ("Cl0.6000 Li0.3000 Y0.1000").
+
+    Equal for scaled formulas (Li3YCl6, Li6Y2Cl12), but a label, not the identity rule: two
+    formulas that round differently are the same composition by :func:`same_composition` yet
+    may get different keys. Tables label a group of the same composition by the key of its
+    first member (see :func:`predictor.loaders.combined.label_same_compositions`).
+    """
+    elements, fractions = atomic_fractions(composition)
+    return " ".join(f"{el}{value:.4f}" for el, value in zip(elements, fractions))

@@ -81,7 +81,7 @@ DATA_SOURCES = (
         citation="Hargreaves et al., npj Comput. Mater. 2023",
         how_to_get="download https://pcwww.liv.ac.uk/~msd30/lmds/LiIonDatabase.csv (mirror: the OBELiX "
                    "repository, data/misc/LiIonDatabase.csv) to {folder}/LiIonDatabase.csv",
-        used_by="predictor train (conductivity labels measured at 15-35 °C)",
+        used_by="predictor train (conductivity labels measured at 20-30 °C)",
         known_sha256={"LiIonDatabase.csv": "d24ed972b88c3aba14194b6f9347fb3c8e8f9249b82fec22d961e709c1c06e5d"},
     ),
     DataSource(

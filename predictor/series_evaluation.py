@@ -26,9 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from predictor.composition import parse_formula
+from predictor.composition import composition_groups, composition_key, parse_formula
 from predictor.evaluation import training_labels
-from predictor.loaders.combined import composition_key
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +60,18 @@ def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN
         ``log10_sigma`` (log10 S/cm at room temperature: the median of the paper's reports of
         that composition) and ``n_reports``.
     """
-    from predictor.loaders.curated import _classify_reports, _label_candidates, read_conductivity_table
+    from predictor.loaders.curated.conductivity_labels import classify_reports, label_candidates
+    from predictor.loaders.curated.tables import read_conductivity_table
 
     table = read_conductivity_table() if table is None else table
-    reports = _classify_reports(_label_candidates(table, include_computed=False, include_non_halide=True))
+    reports = classify_reports(label_candidates(table, include_computed=False, include_non_halide=True))
     reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]
-    reports = reports.assign(
-        paper=reports.apply(_paper_of, axis=1),
-        composition_key=[composition_key(parse_formula(f)) for f in reports["formula"]],
-    )
+    compositions = [parse_formula(f) for f in reports["formula"]]
+    groups = composition_groups(compositions)
+    first_key: dict[int, str] = {}
+    for group, composition in zip(groups, compositions):
+        first_key.setdefault(group, composition_key(composition))
+    reports = reports.assign(paper=reports.apply(_paper_of, axis=1), composition_key=[first_key[g] for g in groups])
     rows = []
     for paper, group in reports.groupby("paper", sort=True):
         per_composition = group.groupby("composition_key", sort=False)
@@ -85,12 +87,15 @@ def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN
 
 def training_without_paper(training: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
     """Training rows that neither share a composition nor a DOI with one paper's series."""
-    keys = set(series["composition_key"])
+    formulas = [*series["formula"], *training["formula"]]
+    groups = composition_groups(parse_formula(f) for f in formulas)
+    series_groups = set(groups[:len(series)])
+    same_composition = np.array([g in series_groups for g in groups[len(series):]], dtype=bool)
     dois = {d.strip().lower() for d in series["doi"] if d.strip()}
     shares_doi = training["doi"].fillna("").map(
         lambda text: bool(dois & {part.strip().lower() for part in str(text).split(";") if part.strip()})
     )
-    return training[~training["composition_key"].isin(keys) & ~shares_doi]
+    return training[~same_composition & ~shares_doi.to_numpy(dtype=bool)]
 
 
 def _fit_and_predict(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame,

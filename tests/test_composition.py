@@ -69,3 +69,23 @@ def test_domain_notes_for_non_halide_and_no_carrier():
     notes = describe(parse_formula("Mg2SiO4")).chemical_domain_notes
     assert any("no Li or Na" in n for n in notes) and any("no halogen" in n for n in notes)
     assert not describe(parse_formula("Li7La3Zr2O12")).in_chemical_domain
+
+
+def test_same_composition_ignores_scaling_and_rounded_amounts_but_not_doping_steps():
+    from predictor.composition import composition_groups, same_composition
+
+    same = [("Li3YCl6", "Li6Y2Cl12"), ("Li2In0.666Cl4", "Li3InCl6"), ("Li2.33Sc0.67Cl4", "Li7/3Sc2/3Cl4")]
+    different = [("La0.55Li0.36Ti0.995Al0.005O3", "La0.55Li0.36Ti0.992Al0.008O3"),
+                 ("Li6.02P0.98Si0.02S5Br", "Li24.1P3.9Si0.1S20Br4"), ("Li3YCl6", "Li3YBr6"), ("Li3YCl6", "Li3YCl5")]
+    for a, b in same:
+        assert same_composition(parse_formula(a), parse_formula(b)), (a, b)
+    for a, b in different:
+        assert not same_composition(parse_formula(a), parse_formula(b)), (a, b)
+    formulas = ["Li3YCl6", "Li3InCl6", "Li6Y2Cl12", "Li2In0.666Cl4", "Li3YBr6"]
+    assert composition_groups(parse_formula(f) for f in formulas) == [0, 1, 0, 1, 2]
+
+
+def test_reference_electrode_is_named_once():
+    from predictor.composition import REFERENCE_ELECTRODES, reference_electrode
+
+    assert REFERENCE_ELECTRODES == {"Li": "Li+/Li", "Na": "Na+/Na"} and reference_electrode("K") == "K+/K"

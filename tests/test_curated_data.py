@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from predictor import datasheet
+from predictor.composition import composition_groups, parse_formula
 from predictor.loaders import curated
 from predictor.paths import datasets_dir
 
@@ -99,7 +100,7 @@ def test_windows_against_alloy_references_are_not_converted(windows):
 def test_curated_labels_have_one_row_per_composition(conductivity):
     labels = curated.room_temperature_labels(conductivity)
     assert list(labels.columns) == curated.ROOM_TEMPERATURE_COLUMNS
-    groups = curated._composition_groups(labels["formula"])
+    groups = composition_groups(parse_formula(f) for f in labels["formula"])
     assert len(set(groups)) == len(labels)
     assert len(labels) >= 150 and set(labels["carrier"]) == {"Li", "Na"}
     assert (labels["source"] == "curated").all()

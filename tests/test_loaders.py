@@ -3,7 +3,8 @@ import pytest
 
 from conftest import needs_shared_data
 from predictor import DataNotFoundError
-from predictor.loaders.combined import chemical_system, composition_key, load_conductivity_data
+from predictor.composition import chemical_system, composition_key
+from predictor.loaders.combined import load_conductivity_data
 from predictor import parse_formula
 
 
@@ -40,8 +41,11 @@ def test_obelix_loader_keeps_split_and_marks_censored():
 def test_liiondb_keeps_room_temperature_only():
     from predictor.loaders.liiondb import load_liiondb
 
+    from predictor.loaders import ROOM_TEMPERATURE_RANGE_C
+
     table = load_liiondb()
-    assert table["T_C"].between(15, 35).all()
+    assert ROOM_TEMPERATURE_RANGE_C == (20.0, 30.0)
+    assert table["T_C"].between(20, 30).all() and len(table) > 400
     assert not table.duplicated(["formula", "doi"]).any()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from predictor.composition import chemical_system
 from predictor.featurizers.base import as_compositions
-from predictor.loaders.combined import chemical_system
 
 
 class DistributionRegressorMixin:

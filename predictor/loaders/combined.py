@@ -4,11 +4,12 @@ Sources, in order of precedence when the same composition appears in several:
 
 1. ``obelix``: OBELiX (kept whole, so that its official split stays intact);
 2. ``curated``: the project's curated halide dataset in ``datasets/`` (always available);
-3. ``liiondb``: the Liverpool database, 15-35 °C.
+3. ``liiondb``: the Liverpool database, at room temperature (20-30 °C, :data:`predictor.loaders.ROOM_TEMPERATURE_RANGE_C`).
 
-Compositions are matched on their fractional composition rounded to 1e-4 (so Li3YCl6 and
-Li6Y2Cl12 are the same). Several Liverpool reports of one composition are merged into their
-median. Rows whose formula cannot be parsed are not dropped silently: they are returned in
+Compositions are matched by the package's one rule, :func:`predictor.composition.same_composition`
+(same elements, every atomic fraction within 1 % of its value: Li3YCl6 and Li6Y2Cl12 are the
+same, and so are Li2In0.666Cl4 and Li3InCl6). Several reports of one composition from a source
+other than OBELiX are merged into their median. Rows whose formula cannot be parsed are not dropped silently: they are returned in
 ``LabelledData.rejected`` with the reason, and counted in the log.
 """
 
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from predictor.composition import anion_family, mobile_ion, parse_formula
+from predictor.composition import (anion_family, chemical_system, composition_groups, composition_key, mobile_ion,
+                                  parse_formula)
 from predictor.errors import CompositionError, DataNotFoundError
 from predictor.loaders import SOURCES
 
@@ -30,17 +32,6 @@ COLUMNS = [
     "formula", "reduced_formula", "carrier", "anion_family", "log10_sigma", "T_C",
     "source", "doi", "group", "composition_key", "split", "censored",
 ]
-
-
-def composition_key(composition) -> str:
-    """Formula of the fractional composition rounded to 1e-4: equal for Li3YCl6 and Li6Y2Cl12."""
-    fractions = composition.fractional_composition.get_el_amt_dict()
-    return " ".join(f"{el}{fractions[el]:.4f}" for el in sorted(fractions))
-
-
-def chemical_system(composition) -> str:
-    """Elements joined by '-' in alphabetical order: the group key of leakage-free splits."""
-    return "-".join(sorted(el.symbol for el in composition.elements))
 
 
 @dataclass
@@ -72,7 +63,11 @@ def _load_source(name: str) -> pd.DataFrame:
 
 
 def annotate(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse every formula and add the composition columns; split off rows that do not parse."""
+    """Parse every formula and add the composition columns; split off rows that do not parse.
+
+    ``composition_key`` is each row's own key; :func:`label_same_compositions` makes it the
+    same for every row of the same composition.
+    """
     records, rejected = [], []
     for index, formula in frame["formula"].items():
         try:
@@ -93,6 +88,25 @@ def annotate(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     extra = pd.DataFrame.from_records(records).set_index("index") if records else pd.DataFrame()
     good = frame.loc[extra.index].drop(columns=extra.columns, errors="ignore").join(extra) if records else frame.iloc[:0]
     return good, pd.DataFrame(rejected, columns=["source", "formula", "reason"])
+
+
+def label_same_compositions(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Give every row of the same composition, across all ``frames``, one ``composition_key``.
+
+    The frames (annotated by :func:`annotate`) are taken in order of precedence; rows of the
+    same composition (:func:`predictor.composition.same_composition`) get the key of the first
+    such row, so that ``composition_key`` can be compared and grouped on within and across them.
+    """
+    if not frames:
+        return []
+    sizes = [len(frame) for frame in frames]
+    keys = pd.concat([frame["composition_key"] for frame in frames], ignore_index=True)
+    formulas = pd.concat([frame["formula"] for frame in frames], ignore_index=True)
+    groups = np.asarray(composition_groups(parse_formula(f) for f in formulas), dtype=int)
+    first_key = keys.groupby(groups, sort=False).first()
+    unified = first_key.reindex(groups).to_numpy()
+    bounds = np.cumsum([0, *sizes])
+    return [frame.assign(composition_key=unified[start:end]) for frame, start, end in zip(frames, bounds, bounds[1:])]
 
 
 def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +138,7 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         label; ``split`` is the OBELiX split ("train"/"test")
         for OBELiX rows and "extra" otherwise; ``censored`` marks labels below detection.
     """
-    tables, rejected, seen = [], [], set()
+    loaded, rejected = {}, []
     for name in sources:
         try:
             frame = _load_source(name)
@@ -135,6 +149,12 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
             continue
         good, bad = annotate(frame)
         rejected.append(bad)
+        loaded[name] = good
+        if len(bad):
+            log.warning("%s: %d rows with unusable formulas (see LabelledData.rejected)", name, len(bad))
+
+    tables, seen = [], set()
+    for name, good in zip(loaded, label_same_compositions(list(loaded.values()))):
         if name != "obelix":
             good = _merge_repeats(good)
         duplicate = good["composition_key"].isin(seen)
@@ -143,8 +163,6 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         good = good[~duplicate]
         seen.update(good["composition_key"])
         tables.append(good)
-        if len(bad):
-            log.warning("%s: %d rows with unusable formulas (see LabelledData.rejected)", name, len(bad))
 
     if not tables:
         raise DataNotFoundError(f"no conductivity source could be loaded from {sources}")

@@ -1,8 +1,9 @@
 """The Liverpool ionics database (Hargreaves et al., npj Comput. Mater. 2023).
 
-820 measurements of Li conductors at stated temperatures. Only measurements between 15 and
-35 °C are kept as room-temperature labels; when one composition from one paper was measured at
-several temperatures in that range, the one closest to 25 °C is kept.
+820 measurements of Li conductors at stated temperatures. Only measurements at room
+temperature, 20-30 °C (:data:`predictor.loaders.ROOM_TEMPERATURE_RANGE_C`, with its reason), are
+kept as labels; when one composition from one paper was measured at several temperatures in
+that range, the one closest to 25 °C is kept.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import logging
 
 import pandas as pd
 
+from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
 from predictor.paths import data_file
 
 log = logging.getLogger(__name__)
-
-ROOM_TEMPERATURE_RANGE_C = (15.0, 35.0)
 
 
 def clean_formula(text: str) -> str:
@@ -28,7 +28,7 @@ def load_liiondb(room_temperature_range_C: tuple[float, float] = ROOM_TEMPERATUR
 
     Parameters
     ----------
-    room_temperature_range_C : (float, float), default=(15, 35)
+    room_temperature_range_C : (float, float), default=(20, 30)
         Inclusive temperature window (°C) of the measurements kept.
 
     Returns
@@ -41,7 +41,7 @@ def load_liiondb(room_temperature_range_C: tuple[float, float] = ROOM_TEMPERATUR
     low, high = room_temperature_range_C
     kept = raw[raw["temperature"].between(low, high)].copy()
     kept["formula"] = kept["composition"].map(clean_formula)
-    kept["distance_to_25C"] = (kept["temperature"] - 25.0).abs()
+    kept["distance_to_25C"] = (kept["temperature"] - LABEL_TEMPERATURE_C).abs()
     kept = kept.sort_values("distance_to_25C", kind="stable").drop_duplicates(["formula", "source"])
     table = pd.DataFrame(
         {

@@ -11,7 +11,7 @@ Two sources, both in the repository (no third-party file is needed to train):
    oxidation limit above 7 V signals an error in the energies, or when the sanity checks
    found a cation-halogen binary missing from the phase diagram.
 
-A composition in both keeps the published value. Measured (CV/LSV) windows are not mixed in:
+A composition in both (:func:`predictor.composition.same_composition`) keeps the published value. Measured (CV/LSV) windows are not mixed in:
 they are usually wider than thermodynamic ones (kinetic stabilisation).
 """
 
@@ -21,7 +21,7 @@ import logging
 
 import pandas as pd
 
-from predictor.loaders.combined import annotate
+from predictor.loaders.combined import annotate, label_same_compositions
 from predictor.paths import datasets_dir
 
 log = logging.getLogger(__name__)
@@ -71,12 +71,15 @@ def load_window_labels() -> pd.DataFrame:
     pandas.DataFrame
         Columns of :data:`COLUMNS`; limits in V vs the carrier's metal (Li+/Li or Na+/Na).
     """
-    frames = []
-    seen: set[str] = set()
+    annotated = []
     for frame in (published_windows(), thermodynamic_windows()):
         good, bad = annotate(frame.reset_index(drop=True))
         if len(bad):
             log.warning("%d window rows with unusable formulas left out", len(bad))
+        annotated.append(good)
+    frames = []
+    seen: set[str] = set()
+    for good in label_same_compositions(annotated):
         grouped = good.groupby("composition_key", sort=False)
         good = grouped.first().reset_index()
         for limit in ("reduction_limit_V", "oxidation_limit_V"):
