@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from predictor.model_layout import METRICS_FILE, MODEL_CARD_FILE
 from predictor.paths import models_dir
 
 _SPLIT_TITLES = {
@@ -117,14 +118,14 @@ out-of-fold predictions.
 ## Versions
 {', '.join(f'{k} {v}' for k, v in versions.items())}
 """
-    path = Path(folder) / "README.md"
+    path = Path(folder) / MODEL_CARD_FILE
     path.write_text(text)
     return path
 
 
 def main() -> None:
     folder = models_dir()
-    report = json.loads((folder / "metrics.json").read_text())
+    report = json.loads((folder / METRICS_FILE).read_text())
     print(f"wrote {write_model_card(folder, report)}")
 
 

@@ -14,13 +14,13 @@ from pymatgen.core import Composition
 from tqdm.auto import tqdm
 
 from predictor.artifacts import load_estimator
-from predictor.composition import describe, parse_formula
+from predictor.composition import REFERENCE_ELECTRODES, describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
-from predictor.paths import models_dir
 from predictor.measured import MeasuredValues
-from predictor.training import CONDUCTIVITY_DIR, MEASURED_DIR, WINDOWS_DIR
+from predictor.model_layout import CONDUCTIVITY_DIR, MEASURED_DIR, WINDOWS_DIR
+from predictor.paths import models_dir
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,6 @@ def formula_inputs(formulas) -> Iterable:
 
 #: Formulas featurised at a time by default.
 BATCH_SIZE = 10_000
-WINDOW_REFERENCES = {"Li": "Li+/Li", "Na": "Na+/Na"}
 
 
 class Predictor:
@@ -208,7 +207,7 @@ class Predictor:
             else:
                 info = describe(composition)
                 row.update(reduced_formula=info.reduced_formula, carrier=info.carrier, anion_family=info.anion_family,
-                           window_reference=WINDOW_REFERENCES.get(info.carrier, ""))
+                           window_reference=REFERENCE_ELECTRODES.get(info.carrier, ""))
                 row["domain_notes"] = "; ".join(info.chemical_domain_notes)
                 compositions.append(composition)
                 good.append(i)

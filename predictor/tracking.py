@@ -24,16 +24,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from predictor.model_layout import (GROUPED_CV_PREDICTIONS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_PARTS,
+                                     PYFUNC_DIR)
 from predictor.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "predictor-gbm"
 REGISTERED_MODEL = "halide-electrolyte-predictor"
-PYFUNC_DIR = "mlflow_predictor"
 SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
-MODEL_PARTS = ("conductivity", "windows", "measured")
 # MLflow 3 records what an experiment is for; "custom_model_development" (model training, as opposed
 # to "genai_development") makes the UI open the experiment on its runs list, not on the GenAI overview.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -210,12 +210,12 @@ def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, label
         mlflow.log_metrics(_flatten("", evaluation, {}))
         for step, fold in enumerate(folds):
             mlflow.log_metrics({f"grouped_cv.fold.{k}": v for k, v in _flatten("", fold, {}).items()}, step=step)
-        predictions = models_folder / "grouped_cv_predictions.csv"
+        predictions = models_folder / GROUPED_CV_PREDICTIONS_FILE
         with tempfile.TemporaryDirectory() as tmp:
             if predictions.is_file():
                 save_diagnostics(pd.read_csv(predictions), labels, gains, Path(tmp) / "plots")
                 mlflow.log_artifacts(str(Path(tmp) / "plots"), artifact_path="plots")
-            for name in ("metrics.json", "README.md"):
+            for name in (METRICS_FILE, MODEL_CARD_FILE):
                 if (models_folder / name).is_file():
                     mlflow.log_artifact(str(models_folder / name))
             mlflow.pyfunc.log_model(

@@ -29,18 +29,10 @@ from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, eva
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
+from predictor.model_layout import (CONDUCTIVITY_DIR, GROUPED_CV_PREDICTIONS_FILE, KEPT_FOLDERS, MEASURED_DIR,
+                                     METRICS_FILE, MODEL_FOLDER_ENTRIES, WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR)
 
 log = logging.getLogger(__name__)
-
-CONDUCTIVITY_DIR = "conductivity"
-WINDOWS_DIR = "windows"
-MEASURED_DIR = "measured"
-METRICS_FILE = "metrics.json"
-#: Kept from the previous model folder: written by other commands (``python -m predictor.nn.pretrain``).
-KEPT_FOLDERS = ("pretrained",)
-#: What a model folder may hold; training refuses to replace a folder holding anything else.
-MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, METRICS_FILE, "README.md", "mlflow_predictor",
-                        "grouped_cv_predictions.csv", "window_cv_predictions.csv", *KEPT_FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -251,7 +243,7 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
             print(f"grouped {config.cv_folds}-fold CV by chemical system on all {len(table)} labels ...", flush=True)
         cv = evaluate_grouped_cv(config.make_model, table, config.censored_log10_sigma, config.cv_folds, progress=progress)
         report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
-        cv["predictions"].to_csv(output_dir / "grouped_cv_predictions.csv", index=False, float_format="%.4f")
+        cv["predictions"].to_csv(output_dir / GROUPED_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
 
     if progress:
         print(f"fitting the final model on all {len(table)} labels ...", flush=True)
@@ -278,7 +270,7 @@ def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress:
         if progress:
             print(f"window model: grouped {config.cv_folds}-fold CV on {len(labels)} labels ...", flush=True)
         cv = evaluate_window_cv(config.make_window_model, labels, config.cv_folds)
-        cv.pop("predictions").to_csv(output_dir / "window_cv_predictions.csv", index=False, float_format="%.4f")
+        cv.pop("predictions").to_csv(output_dir / WINDOW_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
         report["evaluation"]["window_grouped_cv"] = cv
         if progress:
             for limit in ("reduction_limit_V", "oxidation_limit_V"):

@@ -24,7 +24,7 @@ import pandas as pd
 from pymatgen.core import Composition
 from tqdm.auto import tqdm
 
-from predictor.composition import mobile_ion, parse_formula
+from predictor.composition import mobile_ion, parse_formula, reference_electrode
 from predictor.electrochem.checks import product_notes
 from predictor.electrochem.diagrams import PhaseDiagramCache, SystemDiagram, build_system_diagram
 from predictor.electrochem.energies import SOURCE_ELEMENT, SOURCE_EXPERIMENTAL, EnergyTable, Phase, default_energy_table
@@ -194,7 +194,7 @@ class ThermodynamicWindow:
         base = WindowResult(formula=text, reduced_formula=composition.reduced_formula, carrier=carrier)
         if carrier is None:
             return replace(base, error="no mobile ion (no Li, Na or other alkali metal): no window")
-        base = replace(base, reference=f"{carrier}+/{carrier}")
+        base = replace(base, reference=reference_electrode(carrier))
         if len(composition.elements) == 1:
             return replace(base, error=f"{carrier} metal itself: no window")
         try:

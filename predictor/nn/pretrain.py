@@ -28,6 +28,7 @@ from pymatgen.core import Composition
 
 from predictor.artifacts import PRETRAINED_KIND, read_manifest, sha256, write_manifest
 from predictor.errors import ModelLoadError
+from predictor.model_layout import PRETRAINED_DIR
 from predictor.nn.data import MAX_ELEMENTS, CompositionGraphs
 from predictor.nn.fitting import RoostConfig, predict, train
 from predictor.paths import data_file, models_dir
@@ -40,7 +41,7 @@ SETTINGS = "roost_mp_formation.json"
 
 def pretrained_path() -> Path:
     """Default location of the shipped pretrained descriptor weights."""
-    return models_dir() / "pretrained" / WEIGHTS
+    return models_dir() / PRETRAINED_DIR / WEIGHTS
 
 
 def load_pretrained(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     val_mae = float(np.mean(np.abs(mean * scale + centre - energy[val])))
     wall = time.perf_counter() - start
 
-    output = args.output or models_dir() / "pretrained"
+    output = args.output or models_dir() / PRETRAINED_DIR
     output.mkdir(parents=True, exist_ok=True)
     torch.save(model.descriptor.state_dict(), output / WEIGHTS)
     settings = {

@@ -1,0 +1,43 @@
+"""The layout of a model folder (``models/`` or the output of ``predictor train``), in one place.
+
+A model folder holds one subfolder per model part, each with its own manifest
+(:mod:`predictor.artifacts`), and the files written beside them by training::
+
+    conductivity/               ConductivityRegressor (log10 S/cm)
+    windows/                    WindowRegressor: one subfolder per limit (reduction_limit_V, oxidation_limit_V)
+    measured/                   MeasuredValues: the conductivity labels shown beside predictions
+    activation/                 activation-energy model (conductivity away from 25 °C)
+    metrics.json                the training report: configuration, data summary, held-out metrics
+    README.md                   the model card, written from metrics.json
+    mlflow_predictor/           the MLflow model; its artifacts link to the model parts above
+    pretrained/                 pretrained graph-network weights, kept across retraining
+    grouped_cv_predictions.csv  out-of-fold predictions (not committed: they hold third-party labels)
+    window_cv_predictions.csv
+    activation_cv_predictions.csv
+
+Importing this module imports nothing else, so that loading a predictor never pulls in the
+training pipeline for a folder name.
+"""
+
+from __future__ import annotations
+
+CONDUCTIVITY_DIR = "conductivity"
+WINDOWS_DIR = "windows"
+MEASURED_DIR = "measured"
+ACTIVATION_DIR = "activation"
+METRICS_FILE = "metrics.json"
+MODEL_CARD_FILE = "README.md"
+PYFUNC_DIR = "mlflow_predictor"
+PRETRAINED_DIR = "pretrained"
+GROUPED_CV_PREDICTIONS_FILE = "grouped_cv_predictions.csv"
+WINDOW_CV_PREDICTIONS_FILE = "window_cv_predictions.csv"
+ACTIVATION_CV_PREDICTIONS_FILE = "activation_cv_predictions.csv"
+
+#: The model parts that the MLflow model links to (those a folder holds), in this order.
+MODEL_PARTS = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, ACTIVATION_DIR)
+#: Kept from the previous model folder by training: written by other commands (``python -m predictor.nn.pretrain``).
+KEPT_FOLDERS = (PRETRAINED_DIR,)
+#: What a model folder may hold; training refuses to replace a folder holding anything else.
+MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, ACTIVATION_DIR, METRICS_FILE, MODEL_CARD_FILE,
+                        PYFUNC_DIR, GROUPED_CV_PREDICTIONS_FILE, WINDOW_CV_PREDICTIONS_FILE,
+                        ACTIVATION_CV_PREDICTIONS_FILE, *KEPT_FOLDERS)
