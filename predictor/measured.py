@@ -3,14 +3,16 @@
 A user asking about Li3InCl6 should see the literature value at once, not only the model's
 estimate. :class:`MeasuredValues` keeps, per training composition, the room-temperature label
 (log10 S/cm), how many reports were merged into it and their DOIs (or references), and looks
-compositions up by their atomic fractions (equal within ``tolerance``, 1e-3 by default, so
-Li3YCl6 and Li6Y2Cl12 are the same composition).
+compositions up by the package's rule of composition identity
+(:func:`predictor.composition.same_composition`: same elements, atomic fractions within 1 % of
+their value, so Li3YCl6 and Li6Y2Cl12 are the same composition).
 
 Saved as ``measured.csv`` with a manifest in its own model folder (``models/measured/``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,14 +21,14 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from predictor.artifacts import read_manifest, write_manifest
-from predictor.composition import parse_formula
-from predictor.errors import ModelLoadError
+from predictor.composition import atomic_fractions, fractions_match, parse_formula
+from predictor.errors import CompositionError, ModelLoadError
 
 ARTIFACT_KIND = "measured-values"
 FILE = "measured.csv"
-#: Largest difference of any atomic fraction between two formulas of the same composition.
-TOLERANCE = 1e-3
 COLUMNS = ["formula", "measured_log10_sigma", "measured_n", "measured_refs"]
+#: Element symbols as written in a formula: enough to find the rows worth parsing.
+_SYMBOL = re.compile(r"[A-Z][a-z]?")
 
 
 class MeasuredValues:
@@ -37,17 +39,27 @@ class MeasuredValues:
     table : pandas.DataFrame
         Columns ``formula``, ``measured_log10_sigma`` (log10 S/cm), ``measured_n`` (reports
         merged into the label) and ``measured_refs`` (DOIs or references, "; "-joined).
-    tolerance : float, default=1e-3
-        Largest atomic-fraction difference between matching compositions.
+
+    Notes
+    -----
+    A formula of the table is parsed only when a looked-up composition has its elements, so
+    that loading a predictor does not parse a thousand formulas it may never need.
     """
 
-    def __init__(self, table: pd.DataFrame, tolerance: float = TOLERANCE):
+    def __init__(self, table: pd.DataFrame):
         self.table = table[COLUMNS].reset_index(drop=True)
-        self.tolerance = tolerance
-        self._by_elements: dict[tuple[str, ...], list[tuple[np.ndarray, int]]] = {}
+        self._rows_by_symbols: dict[frozenset[str], list[int]] = {}
         for row, formula in enumerate(self.table["formula"]):
-            elements, fractions = _fractions(parse_formula(formula))
-            self._by_elements.setdefault(elements, []).append((fractions, row))
+            self._rows_by_symbols.setdefault(frozenset(_SYMBOL.findall(formula)), []).append(row)
+        self._parsed: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
+
+    def _row_fractions(self, row: int) -> tuple[tuple[str, ...], np.ndarray]:
+        if row not in self._parsed:
+            try:
+                self._parsed[row] = atomic_fractions(parse_formula(self.table.at[row, "formula"]))
+            except CompositionError:  # a hand-edited table: that row matches nothing
+                self._parsed[row] = ((), np.empty(0))
+        return self._parsed[row]
 
     @classmethod
     def from_training_table(cls, table: pd.DataFrame, labels: np.ndarray) -> "MeasuredValues":
@@ -75,9 +87,10 @@ class MeasuredValues:
         counts = np.zeros(len(compositions), dtype=int)
         refs = [""] * len(compositions)
         for k, composition in enumerate(compositions):
-            elements, fractions = _fractions(composition)
-            for candidate, row in self._by_elements.get(elements, ()):
-                if np.max(np.abs(candidate - fractions)) <= self.tolerance:
+            elements, fractions = atomic_fractions(composition)
+            for row in self._rows_by_symbols.get(frozenset(elements), ()):
+                candidate_elements, candidate = self._row_fractions(row)
+                if candidate_elements == elements and fractions_match(candidate, fractions):
                     values[k] = self.table.at[row, "measured_log10_sigma"]
                     counts[k] = self.table.at[row, "measured_n"]
                     refs[k] = self.table.at[row, "measured_refs"]
@@ -88,25 +101,23 @@ class MeasuredValues:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.table.to_csv(folder / FILE, index=False, float_format="%.6g")
-        write_manifest(folder, ARTIFACT_KIND, [FILE], tolerance=self.tolerance)
+        write_manifest(folder, ARTIFACT_KIND, [FILE])
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> "MeasuredValues":
-        """Load a table written by :meth:`save`, verifying its manifest."""
+        """Load a table written by :meth:`save`, verifying its manifest.
+
+        The ``tolerance`` that earlier manifests carry (an absolute 1e-3 on atomic fractions)
+        is not used: compositions are matched by the package's one rule.
+        """
         folder = Path(folder)
-        manifest = read_manifest(folder, ARTIFACT_KIND)
+        read_manifest(folder, ARTIFACT_KIND)
         try:
             table = pd.read_csv(folder / FILE, dtype={"formula": str, "measured_refs": str}, keep_default_na=False)
             table["measured_log10_sigma"] = table["measured_log10_sigma"].astype(float)
             table["measured_n"] = table["measured_n"].astype(int)
-            return cls(table, float(manifest.get("tolerance", TOLERANCE)))
+            return cls(table)
         except (KeyError, ValueError, pd.errors.ParserError) as exc:
             raise ModelLoadError(f"{folder / FILE} is not a table of measured values: {exc}") from None
 
-
-def _fractions(composition: Composition) -> tuple[tuple[str, ...], np.ndarray]:
-    amounts = composition.get_el_amt_dict()
-    elements = tuple(sorted(amounts))
-    total = sum(amounts.values())
-    return elements, np.array([amounts[e] / total for e in elements])
