@@ -138,10 +138,12 @@ def cmd_predict(args) -> int:
     columns = _selected_columns(args, COLUMNS)
     try:
         predictor = Predictor.load(args.models)
-    except ModelLoadError as exc:
+        temperature_C = predictor.check_temperature(args.temperature_C)
+    except (ModelLoadError, TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     progress = len(formulas) > 1000
-    tables = (_add_formula_hints(table) for table in predictor.iter_predict(formulas, progress=progress))
+    tables = (_add_formula_hints(table) for table in
+              predictor.iter_predict(formulas, progress=progress, temperature_C=temperature_C))
 
     if output is not None:
         any_predicted, rows = False, 0
@@ -177,6 +179,9 @@ def cmd_predict(args) -> int:
         if columns and "error" not in columns and len(failed):
             print("\nNot predicted:\n" + "\n".join(f"  {e}" for e in failed["error"]))
     else:
+        if temperature_C != 25.0:
+            print(f"conductivity at {temperature_C:g} °C (room-temperature prediction moved with the predicted "
+                  "activation energy; `--wide` shows Ea_eV)")
         print(formatting.format_predictions(table))
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
 
@@ -187,7 +192,9 @@ def _format_ranking(table, top: int) -> str:
                "reduction_limit_V", "oxidation_limit_V", "score", "meets_constraints", "in_domain"]
     text = shown[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}")
     rule = table.attrs["rank_by"]
-    lines = [f"parent {table.attrs['parent']}: predicted log10_sigma {table.attrs['parent_log10_sigma']:.2f}",
+    temperature = table.attrs.get("temperature_C", 25.0)
+    at = f" at {temperature:g} °C" if temperature != 25.0 else ""
+    lines = [f"parent {table.attrs['parent']}: predicted log10_sigma{at} {table.attrs['parent_log10_sigma']:.2f}",
              f"ranked by {rule} (higher is better)" + (
                  f"; constraint: oxidation_limit_V >= {table.attrs['min_oxidation_limit_V']}"
                  if table.attrs["min_oxidation_limit_V"] is not None else ""), text]
@@ -213,8 +220,9 @@ def cmd_screen(args) -> int:
         x = x_grid(args.x)
         predictor = Predictor.load(args.models)
         table = screen(predictor, args.parent, args.site, args.dopant, x, compensation=args.compensation,
-                       rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200)
-    except (ValueError, ModelLoadError) as exc:
+                       rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200,
+                       temperature_C=args.temperature_C)
+    except (TypeError, ValueError, ModelLoadError) as exc:
         raise UsageError(str(exc)) from None
     with _atomic_output(output) as handle:
         table.to_csv(handle, index=False)
@@ -227,6 +235,38 @@ def cmd_screen(args) -> int:
             plot_screening(table).savefig(handle, format=plot.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
         print(f"wrote the plot to {plot}", file=sys.stderr)
     return EXIT_OK if (table["rank"] > 0).any() else EXIT_NOTHING_PREDICTED
+
+
+def cmd_arrhenius(args) -> int:
+    from predictor.arrhenius import arrhenius_table, plot_arrhenius, temperature_grid
+    from predictor.errors import ModelLoadError
+    from predictor.predictor import Predictor
+
+    output = Path(args.output)
+    _check_output(output)
+    table_path = Path(args.csv) if args.csv else None
+    if table_path is not None:
+        _check_output(table_path)
+    try:
+        grid = temperature_grid(args.t_min_C, args.t_max_C, args.points)
+        predictor = Predictor.load(args.models)
+        for temperature in grid:  # a clear error before any prediction (no activation-energy model)
+            predictor.check_temperature(float(temperature))
+        table = arrhenius_table(predictor, args.formulas, grid)
+    except (TypeError, ValueError, ModelLoadError) as exc:
+        raise UsageError(str(exc)) from None
+    with _atomic_output(output, "wb") as handle:
+        plot_arrhenius(table).savefig(handle, format=output.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    print(f"wrote the Arrhenius plot to {output}", file=sys.stderr)
+    if table_path is not None:
+        with _atomic_output(table_path) as handle:
+            table.to_csv(handle, index=False)
+        print(f"wrote {len(table)} rows to {table_path}", file=sys.stderr)
+    failed = table.drop_duplicates("formula")
+    failed = failed[failed["error"] != ""]
+    for row in failed.itertuples():
+        print(f"not predicted: {row.error}", file=sys.stderr)
+    return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
 
 
 def cmd_data(args) -> int:
@@ -315,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", help="comma-separated columns to show (table, csv or json), e.g. "
                                      "formula,log10_sigma,log10_sigma_std")
     p.add_argument("--models", help="model folder (default: the shipped models/)")
+    p.add_argument("--temperature-C", type=float, default=25.0,
+                   help="temperature (°C) of the conductivity columns (default: 25); away from 25 °C the "
+                        "room-temperature prediction is moved with the predicted activation energy")
     p.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("screen", help="enumerate a doping series of a parent, predict and rank it",
@@ -337,7 +380,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", help="plot file (default: the CSV name with .png)")
     s.add_argument("--no-plot", action="store_true", help="do not draw the plot")
     s.add_argument("--models", help="model folder (default: the shipped models/)")
+    s.add_argument("--temperature-C", type=float, default=25.0,
+                   help="temperature (°C) at which conductivity is predicted and ranked (default: 25)")
     s.set_defaults(func=cmd_screen)
+
+    a = sub.add_parser("arrhenius", help="plot predicted conductivity against temperature (log10 sigma vs 1000/T)",
+                       description="Predict the conductivity of each formula from --t-min-C to --t-max-C with the "
+                                   "predicted activation energy and its propagated 90 %% interval; draw log10 sigma "
+                                   "against 1000/T.",
+                       epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("formulas", nargs="+", help="formulas, e.g. Li3YCl6 Li2ZrCl6")
+    a.add_argument("-o", "--output", default="arrhenius.png", help="plot file (default: arrhenius.png)")
+    a.add_argument("--csv", help="also write the predictions at every temperature to this CSV file")
+    a.add_argument("--t-min-C", type=float, default=-30.0, help="lowest temperature (°C, default: -30)")
+    a.add_argument("--t-max-C", type=float, default=100.0, help="highest temperature (°C, default: 100)")
+    a.add_argument("--points", type=int, default=27, help="temperatures per curve (default: 27, plus 25 °C)")
+    a.add_argument("--models", help="model folder (default: the shipped models/)")
+    a.set_defaults(func=cmd_arrhenius)
 
     d = sub.add_parser("data", help="list the training-data sources: present or not, where, version, licence",
                        description="List each training-data source: whether it is present, where it is looked for "

@@ -59,6 +59,45 @@ def window_metrics_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def activation_section(report: dict) -> str:
+    """Markdown section on the activation-energy model of a training report ("" when it has none)."""
+    data = report.get("activation_data")
+    if not data:
+        return ""
+    from predictor.activation_training import activation_metrics_table
+
+    model = report.get("activation_model", {})
+    pairs = model.get("correlation_pairs", 0)
+    estimate = model.get("correlation_estimate")
+    correlation = (f"{model.get('correlation', 0.0):.2f}, estimated from the out-of-fold residuals of both models "
+                   f"on the {pairs} compositions that have both labels" if estimate is not None and
+                   model.get("correlation") == estimate else
+                   f"0 (not estimated: {pairs} compositions with both out-of-fold residuals)")
+    span = model.get("label_temperature_range_C")
+    span_text = f"{span[0]:.0f}-{span[1]:.0f} °C" if span else "not stated by the labels"
+    per_source = ", ".join(f"{k} {v}" for k, v in data["rows_per_source"].items())
+    per_method = ", ".join(f"{k}: {v}" for k, v in data["reports_per_method"].items())
+    failed = data.get("consistency_failed", [])
+    failed_text = "; ".join(f"{f['formula']} ({f['doi']}, {f['difference_eV']:+.2f} eV)" for f in failed) or "none"
+    return f"""
+## Activation energy and conductivity at other temperatures
+Activation energy Ea (eV, sigma*T = A*exp(-Ea/kT)), one bagged LightGBM model on the same
+descriptors, uncertainty calibrated the same way. Labels: {data['rows']} compositions ({per_source};
+{data['halide_rows']} halide-family) from {data['reports']} reports ({per_method}); {data['rejected']}
+multi-temperature series gave no label (span too narrow or fitted Ea implausible). Consistency: {data['consistency_checked']}
+compositions of the curated file have a reported Ea beside conductivities at two or more
+temperatures; disagreeing by more than 0.1 eV: {failed_text}.
+Parameters: `{report['config'].get('activation_params')}`.
+
+Sigma at a temperature T is the room-temperature prediction moved with the predicted Ea; the
+variance adds the Ea term and twice their covariance, with a correlation between the
+room-temperature log10 sigma and Ea errors of {correlation}. Most labels were measured over
+{span_text}.
+
+{activation_metrics_table(report)}
+"""
+
+
 def write_model_card(folder: Path, report: dict) -> Path:
     data, versions = report["data"], report["versions"]
     per_source = ", ".join(f"{k} {v}" for k, v in data["rows_per_source"].items())
@@ -107,9 +146,9 @@ grouped 5-fold CV by chemical system; "published" rows are the published DFT win
 held-out folds.
 
 {window_table}
-
+{activation_section(report)}
 ## Files
-`conductivity/`, `windows/reduction_limit_V/`, `windows/oxidation_limit_V/`: LightGBM text
+`conductivity/`, `windows/reduction_limit_V/`, `windows/oxidation_limit_V/`, `activation/Ea_eV/`: LightGBM text
 models, `domain.npz` (no pickles), `estimator.json`, and `manifest.json` with SHA-256 hashes
 checked on load. `metrics.json`: this report as data. `grouped_cv_predictions.csv` and
 `window_cv_predictions.csv` (written by training, not committed: they hold third-party labels):

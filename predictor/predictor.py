@@ -19,14 +19,16 @@ from predictor.errors import CompositionError, ModelLoadError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
 from predictor.measured import MeasuredValues
-from predictor.model_layout import CONDUCTIVITY_DIR, MEASURED_DIR, WINDOWS_DIR
+from predictor.model_layout import ACTIVATION_DIR, CONDUCTIVITY_DIR, MEASURED_DIR, WINDOWS_DIR
 from predictor.paths import models_dir
+from predictor.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
 
 log = logging.getLogger(__name__)
 
 COLUMNS = [
     "formula", "reduced_formula", "carrier", "anion_family",
     "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90", "sigma_S_cm", "conductivity_model",
+    "temperature_C", "Ea_eV", "Ea_eV_std", "Ea_in_domain", "temperature_note",
     "reduction_limit_V", "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std",
     "window_reference", "window_model",
     "measured_log10_sigma", "measured_n", "measured_refs",
@@ -35,7 +37,7 @@ COLUMNS = [
 #: Column types of the prediction table (the numbers are float, NaN where not predicted).
 COLUMN_TYPES = {column: float for column in COLUMNS} | {
     "formula": object, "reduced_formula": object, "carrier": object, "anion_family": object,
-    "conductivity_model": object, "window_reference": object, "window_model": object, "in_domain": bool,
+    "conductivity_model": object, "Ea_in_domain": bool, "temperature_note": object, "window_reference": object, "window_model": object, "in_domain": bool,
     "measured_n": int, "measured_refs": object, "domain_notes": object, "error": object,
 }
 
@@ -101,6 +103,9 @@ class Predictor:
     measured : MeasuredValues, optional
         The conductivity labels the model was trained on, reported beside the predictions of
         the compositions they cover (``measured_*`` columns); without it those stay empty.
+    activation_model : ArrheniusModel, optional
+        The activation-energy model (:mod:`predictor.estimators.activation`); without it the
+        ``Ea_*`` columns are NaN and only 25 °C can be predicted.
 
     Examples
     --------
@@ -109,9 +114,13 @@ class Predictor:
     """
 
     def __init__(self, conductivity_model: ConductivityRegressor, window_model: WindowRegressor,
-                 measured: MeasuredValues | None = None):
+                 measured: MeasuredValues | None = None, activation_model=None):
         if tuple(conductivity_model.feature_sets) != window_model.feature_sets:
             raise ModelLoadError("the conductivity and window models were trained on different descriptor sets")
+        if activation_model is not None and (tuple(activation_model.ea_model.feature_sets)
+                                             != tuple(conductivity_model.feature_sets)):
+            raise ModelLoadError("the activation-energy and conductivity models were trained on different descriptor sets")
+        self.activation_model = activation_model
         self.conductivity_model = conductivity_model
         self.window_model = window_model
         self.measured = measured
@@ -138,10 +147,10 @@ class Predictor:
         if not (folder / MEASURED_DIR).is_dir():
             raise ModelLoadError(f"{folder / MEASURED_DIR} is missing (the training labels reported beside "
                                  "predictions); retrain with `predictor train`")
-        return cls(conductivity, windows, MeasuredValues.load(folder / MEASURED_DIR))
+        return cls(conductivity, windows, MeasuredValues.load(folder / MEASURED_DIR), load_activation_model(folder))
 
     def predict(self, formulas: Iterable[str] | str, batch_size: int = BATCH_SIZE,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, *, temperature_C: float = REFERENCE_TEMPERATURE_C) -> pd.DataFrame:
         """Predict every formula; one row per input, in input order.
 
         Parameters
@@ -153,6 +162,11 @@ class Predictor:
             Formulas featurised and predicted at a time (bounds the working memory).
         progress : bool, default=False
             Show a progress bar (formulas predicted).
+        temperature_C : float, default=25
+            Temperature (°C) of the conductivity columns. Away from 25 °C they are the
+            room-temperature prediction moved with the predicted activation energy, the
+            uncertainty of both propagated (:mod:`predictor.temperature`); at 25 °C they are the
+            room-temperature prediction itself.
 
         Returns
         -------
@@ -160,8 +174,13 @@ class Predictor:
             Columns: ``formula`` (as given), ``reduced_formula``, ``carrier`` ("Li", "Na" or
             None), ``anion_family``, ``log10_sigma`` (log10 S/cm), ``log10_sigma_std``,
             ``log10_sigma_lo90`` and ``log10_sigma_hi90`` (calibrated 90 % interval),
-            ``sigma_S_cm`` (S/cm), ``conductivity_model`` (the model family behind the
-            conductivity, e.g. "gradient-boosted"), ``reduction_limit_V`` and
+            ``sigma_S_cm`` (S/cm), all at ``temperature_C``, ``conductivity_model`` (the model family behind the
+            conductivity, e.g. "gradient-boosted"), ``temperature_C`` (°C), ``Ea_eV`` and
+            ``Ea_eV_std`` (predicted activation energy and its calibrated std, eV; NaN without an
+            activation-energy model), ``Ea_in_domain`` (the composition is inside the
+            activation-energy model's domain), ``temperature_note`` (why the Ea or the
+            temperature is less trustworthy: outside the Ea model's domain, a temperature outside
+            what the Ea labels cover, or no Ea model), ``reduction_limit_V`` and
             ``oxidation_limit_V`` (V vs ``window_reference``, "Li+/Li" or "Na+/Na") with their
             calibrated ``_std``, ``window_model``, ``measured_log10_sigma`` (log10 S/cm: the
             label the model was trained on, when the composition is in the training data within
@@ -171,18 +190,26 @@ class Predictor:
             its numbers are then NaN). A bad formula never spoils the other rows.
         """
         formulas = list(formula_inputs(formulas))
-        tables = list(self.iter_predict(formulas, batch_size, progress))
+        tables = list(self.iter_predict(formulas, batch_size, progress, temperature_C=temperature_C))
         if len(tables) <= 1:  # the common case: skip concat's copy
             return tables[0] if tables else empty_table()
         return pd.concat(tables, ignore_index=True)
 
     def iter_predict(self, formulas: Iterable[str], batch_size: int = BATCH_SIZE,
-                     progress: bool = False) -> Iterator[pd.DataFrame]:
+                     progress: bool = False, *, temperature_C: float = REFERENCE_TEMPERATURE_C) -> Iterator[pd.DataFrame]:
         """Predict formulas lazily, one table per batch of ``batch_size`` (see :meth:`predict`).
 
         Memory stays bounded for any number of formulas: read, predict and write a batch at a
         time (``predictor predict --input`` does this).
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a temperature that is not a number, not finite, or at or below -273.15 °C.
+        ModelLoadError
+            For a temperature other than 25 °C without an activation-energy model.
         """
+        temperature_C = self.check_temperature(temperature_C)
         formulas = formula_inputs(formulas)
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be at least 1")
@@ -190,16 +217,25 @@ class Predictor:
         iterator = iter(formulas)
         with tqdm(total=total, desc="predicting", unit="formula", disable=not progress) as bar:
             while batch := list(islice(iterator, batch_size)):
-                yield self._predict_batch(batch)
+                yield self._predict_batch(batch, temperature_C)
                 bar.update(len(batch))
 
-    def _predict_batch(self, formulas: list) -> pd.DataFrame:
+    def check_temperature(self, temperature_C) -> float:
+        """The temperature (°C) as a float, or a clear error (see :meth:`iter_predict`)."""
+        temperature_C = check_temperature_C(temperature_C)
+        if temperature_C != REFERENCE_TEMPERATURE_C and self.activation_model is None:
+            raise ModelLoadError(f"temperature_C={temperature_C:g}: conductivity away from 25 °C needs the "
+                                 f"activation-energy model ({ACTIVATION_DIR}/ in the model folder), which these "
+                                 "models do not have; retrain with `predictor train`")
+        return temperature_C
+
+    def _predict_batch(self, formulas: list, temperature_C: float = REFERENCE_TEMPERATURE_C) -> pd.DataFrame:
         rows, compositions, good = [], [], []
         for i, formula in enumerate(formulas):
             row = dict.fromkeys(COLUMNS, np.nan)
             row.update(formula=formula, carrier=None, reduced_formula="", anion_family="", window_reference="",
                        conductivity_model="", window_model="", measured_n=0, measured_refs="", in_domain=False,
-                       domain_notes="", error="")
+                       domain_notes="", error="", temperature_C=temperature_C, Ea_in_domain=False, temperature_note="")
             try:
                 composition = parse_formula(formula)
             except CompositionError as exc:
@@ -221,6 +257,7 @@ class Predictor:
             elements = [{e.symbol for e in c.elements} for c in compositions]
             notes = model.domain_.notes(features, elements, distance=result["distance"])
             window_notes = self.window_model.domain_notes_from_features(features, elements, windows)
+            result, activation, temperature_notes = self._at_temperature(result, features, elements, temperature_C)
             if self.measured is not None:
                 for k, measured in enumerate(self.measured.lookup(compositions).to_dict("records")):
                     rows[good[k]].update(measured)
@@ -230,6 +267,8 @@ class Predictor:
                     log10_sigma=result["mean"][k], log10_sigma_std=result["std"][k],
                     log10_sigma_lo90=result["lo"][k], log10_sigma_hi90=result["hi"][k],
                     sigma_S_cm=10.0 ** result["mean"][k], conductivity_model=model.model_family,
+                    Ea_eV=activation["mean"][k], Ea_eV_std=activation["std"][k],
+                    Ea_in_domain=not activation["notes"][k], temperature_note="; ".join(temperature_notes[k]),
                 )
                 if row["window_reference"]:
                     for limit, prediction in windows.items():
@@ -243,3 +282,40 @@ class Predictor:
         # fromiter: an input element that is itself a sequence (a per-row error) stays one element
         return pd.DataFrame({c: np.fromiter((row[c] for row in rows), dtype=COLUMN_TYPES[c], count=len(rows))
                              for c in COLUMNS})
+
+    def _at_temperature(self, result: dict, features: np.ndarray, elements: list[set[str]],
+                        temperature_C: float) -> tuple[dict, dict, list[list[str]]]:
+        """The conductivity prediction moved to ``temperature_C``, the Ea prediction and the notes per row."""
+        n = len(features)
+        if self.activation_model is None:
+            missing = "activation energy not predicted: the model folder has no activation-energy model"
+            nan = np.full(n, np.nan)
+            return result, {"mean": nan, "std": nan, "notes": [(missing,)] * n}, [[missing] for _ in range(n)]
+        activation = self.activation_model.predict_from_features(features)
+        domain = self.activation_model.ea_model.domain_.notes(features, elements, distance=activation["distance"])
+        moved = propagate(result["mean"], result["std"], result["lo"], result["hi"], activation["mean"],
+                          activation["std"], self.activation_model.correlation, temperature_C)
+        note = self.activation_model.temperature_note(temperature_C)
+        notes = [[f"activation-energy model: {d}" for d in row] + ([note] if note else []) for row in domain]
+        return {**result, **moved}, {**activation, "notes": domain}, notes
+
+
+def load_activation_model(folder: Path):
+    """The activation-energy model of a model folder, or None when the folder has none (older models).
+
+    Raises
+    ------
+    ModelLoadError
+        When the folder has one that cannot be loaded, or without calibrated uncertainty.
+    """
+    from predictor.estimators.activation import ArrheniusModel
+
+    path = Path(folder) / ACTIVATION_DIR
+    if not path.exists():
+        log.info("%s has no activation-energy model: conductivity at 25 °C only", folder)
+        return None
+    model = load_estimator(ArrheniusModel, path)
+    if model.ea_model.calibration_ is None:
+        raise ModelLoadError(f"{path} has no uncertainty calibration; the predictor reports calibrated "
+                             "uncertainties only: retrain with `predictor train`")
+    return model

@@ -218,7 +218,8 @@ def acquisition(table: pd.DataFrame, rule: str, parent_log10_sigma: float) -> np
 
 def screen(predictor, parent: str, site: str, dopants: list[str] | str, x: np.ndarray,
            compensation: str = "mobile-ion", rank_by: str = "lower90",
-           min_oxidation_limit_V: float | None = None, progress: bool = False) -> pd.DataFrame:
+           min_oxidation_limit_V: float | None = None, progress: bool = False,
+           temperature_C: float = 25.0) -> pd.DataFrame:
     """Enumerate, predict and rank a substitution series.
 
     Parameters
@@ -233,6 +234,9 @@ def screen(predictor, parent: str, site: str, dopants: list[str] | str, x: np.nd
         but ranked after those that meet it.
     progress : bool
         Show a progress bar while predicting.
+    temperature_C : float, default=25
+        Temperature (°C) at which conductivity is predicted and ranked (see
+        :meth:`Predictor.predict`).
 
     Returns
     -------
@@ -246,7 +250,7 @@ def screen(predictor, parent: str, site: str, dopants: list[str] | str, x: np.nd
     candidates = enumerate_candidates(parent, site, dopants, x, compensation)
     valid = candidates["error"] == ""
     formulas = candidates.loc[valid, "formula"].tolist()
-    predicted = predictor.predict([parent, *formulas], progress=progress)
+    predicted = predictor.predict([parent, *formulas], progress=progress, temperature_C=temperature_C)
     parent_log10_sigma = float(predicted.loc[0, "log10_sigma"])
     predicted = predicted.iloc[1:].set_index(candidates.index[valid])
     table = candidates.join(predicted.drop(columns=["formula", "error"]))
@@ -260,6 +264,6 @@ def screen(predictor, parent: str, site: str, dopants: list[str] | str, x: np.nd
     table = table.sort_values(["meets_constraints", "score"], ascending=[False, False], na_position="last",
                               kind="stable").reset_index(drop=True)
     table["rank"] = np.where(table["error"] == "", np.arange(1, len(table) + 1), 0)
-    table.attrs.update(parent=parent, parent_log10_sigma=parent_log10_sigma, rank_by=rank_by,
+    table.attrs.update(parent=parent, parent_log10_sigma=parent_log10_sigma, rank_by=rank_by, temperature_C=temperature_C,
                        min_oxidation_limit_V=min_oxidation_limit_V)
     return table

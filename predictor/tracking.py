@@ -34,6 +34,8 @@ EXPERIMENT = "predictor-gbm"
 REGISTERED_MODEL = "halide-electrolyte-predictor"
 SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
+#: Parameters of a request (MLflow ``params``), with their defaults: recorded in the model signature.
+PARAMS_EXAMPLE = {"temperature_C": 25.0}
 # MLflow 3 records what an experiment is for; "custom_model_development" (model training, as opposed
 # to "genai_development") makes the UI open the experiment on its runs list, not on the GenAI overview.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -101,6 +103,20 @@ def _flatten(prefix: str, value, out: dict) -> dict:
     return out
 
 
+def _signature():
+    """The request parameters (:data:`PARAMS_EXAMPLE`) of the MLflow model, as its signature.
+
+    Given explicitly: MLflow cannot infer it (it loads the model from a copy whose serving code
+    the folder check refuses), and without a parameter schema MLflow drops ``params``. No input
+    schema: the input shapes :func:`predictor.serving.formulas_from_input` accepts (and the error
+    rows of non-formulas) stay as they are.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ParamSchema, ParamSpec
+
+    return ModelSignature(params=ParamSchema([ParamSpec(name, "double", value) for name, value in PARAMS_EXAMPLE.items()]))
+
+
 def _model_parts(models_folder: Path) -> list[str]:
     """The parts of :data:`MODEL_PARTS` the folder holds (a model folder may lack measured values)."""
     return [part for part in MODEL_PARTS if (Path(models_folder) / part).is_dir()]
@@ -130,7 +146,7 @@ def save_pyfunc_model(models_folder: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.pyfunc.save_model(
             path=str(target), python_model=str(SERVING_CODE),
-            artifacts={"models": str(_staged_models(models_folder, Path(tmp)))}, input_example=INPUT_EXAMPLE,
+            artifacts={"models": str(_staged_models(models_folder, Path(tmp)))}, input_example=INPUT_EXAMPLE, signature=_signature(),
         )
     linked = target / "artifacts" / "models"
     for part in _model_parts(models_folder):
@@ -221,7 +237,7 @@ def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, label
             mlflow.pyfunc.log_model(
                 name="predictor", python_model=str(SERVING_CODE),
                 artifacts={"models": str(_staged_models(models_folder, Path(tmp)))},
-                input_example=INPUT_EXAMPLE, registered_model_name=REGISTERED_MODEL,
+                input_example=INPUT_EXAMPLE, signature=_signature(), registered_model_name=REGISTERED_MODEL,
             )
     log.info("MLflow run %s logged to %s", run.info.run_id, tracking_uri())
     return run.info.run_id

@@ -1,0 +1,198 @@
+"""Evaluate and fit the activation-energy model (``predictor train`` calls :func:`train_activation`).
+
+Held-out protocols, as for conductivity:
+
+- **grouped CV by chemical system** over every Ea label: MAE, RMSE, R², Spearman, 90 % coverage
+  and width (eV), beside the baseline that predicts the training folds' median Ea;
+- **leave one paper out**: for each paper (DOI) that reports the Ea of at least
+  :data:`MIN_PAPER_LABELS` compositions, drop its compositions and every label sharing its DOI,
+  fit on the rest, predict the paper's compositions and score them within the paper (Spearman
+  and MAE, as the doping-series benchmark of :mod:`predictor.series_evaluation`).
+
+The final model is saved as an :class:`~predictor.estimators.activation.ArrheniusModel` with the
+correlation between the out-of-fold errors of room-temperature log10 sigma and of Ea.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+from predictor.estimators.activation import ArrheniusModel
+from predictor.evaluation import regression_metrics
+from predictor.loaders.activation import consistency_checks, load_activation_labels
+from predictor.series_evaluation import series_metrics, training_without_paper
+
+log = logging.getLogger(__name__)
+
+ACTIVATION_CV_FILE = "activation_cv_predictions.csv"
+#: Ea labels (compositions) a paper needs to be left out and scored on its own.
+MIN_PAPER_LABELS = 4
+
+
+def evaluate_activation_cv(make_model: Callable, labels: pd.DataFrame, n_splits: int = 5) -> dict:
+    """Grouped K-fold CV (by chemical system) of an Ea model, with the training-median baseline.
+
+    Returns
+    -------
+    dict
+        ``all`` and (when more than 2 rows) ``halides``: metrics in eV (see
+        :func:`predictor.evaluation.regression_metrics`); ``median_baseline``: the same metrics
+        of predicting each training part's median Ea; ``predictions``: out-of-fold DataFrame.
+    """
+    y = labels["Ea_eV"].to_numpy(dtype=float)
+    mean, std, lo, hi, baseline = (np.full(len(labels), np.nan) for _ in range(5))
+    for train, held in GroupKFold(n_splits=n_splits).split(labels, groups=labels["group"]):
+        part = labels.iloc[train]
+        model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
+        prediction = model.predict_distribution(labels["formula"].iloc[held].tolist())
+        mean[held], std[held], lo[held], hi[held] = (prediction[k] for k in ("mean", "std", "lo", "hi"))
+        baseline[held] = np.median(y[train])
+    halide = (labels["anion_family"] != "non-halide").to_numpy()
+    result = {
+        "all": regression_metrics(y, mean, lo, hi),
+        "median_baseline": regression_metrics(y, baseline),
+        "predictions": pd.DataFrame({"formula": labels["formula"].to_numpy(), "source": labels["source"].to_numpy(),
+                                     "observed": y, "predicted": mean, "std": std, "lo90": lo, "hi90": hi}),
+    }
+    if halide.sum() > 2:
+        result["halides"] = regression_metrics(y[halide], mean[halide], lo[halide], hi[halide])
+        result["halides_median_baseline"] = regression_metrics(y[halide], baseline[halide])
+    return result
+
+
+def paper_series(labels: pd.DataFrame, min_labels: int = MIN_PAPER_LABELS) -> pd.DataFrame:
+    """One row per paper (DOI) and Ea label of the papers with at least ``min_labels`` labels.
+
+    Columns ``paper``, ``doi``, ``formula``, ``composition_key``, ``Ea_eV``.
+    """
+    rows = []
+    for _, label in labels.iterrows():
+        for doi in {d.strip().lower() for d in str(label["doi"]).split(";") if d.strip()}:
+            rows.append({"paper": doi, "doi": doi, "formula": label["formula"],
+                         "composition_key": label["composition_key"], "Ea_eV": float(label["Ea_eV"])})
+    table = pd.DataFrame(rows, columns=["paper", "doi", "formula", "composition_key", "Ea_eV"])
+    counts = table.groupby("paper")["composition_key"].transform("nunique")
+    return table[counts >= min_labels].sort_values(["paper", "formula"], kind="stable").reset_index(drop=True)
+
+
+def evaluate_activation_papers(make_model: Callable, labels: pd.DataFrame,
+                               min_labels: int = MIN_PAPER_LABELS) -> dict:
+    """Leave each paper with at least ``min_labels`` Ea labels out, fit on the rest, score within it.
+
+    Returns
+    -------
+    dict
+        ``papers`` (int), ``per_paper`` (list of dicts: paper, n, spearman, mae in eV, spans),
+        ``median_spearman`` and ``median_mae`` (eV) over papers (NaN without papers).
+    """
+    series = paper_series(labels, min_labels)
+    per_paper = []
+    for paper, part in series.groupby("paper", sort=True):
+        train = training_without_paper(labels, part)
+        model = make_model().fit(train["formula"].tolist(), train["Ea_eV"].to_numpy(float), groups=train["group"])
+        predicted = np.asarray(model.predict(part["formula"].tolist()), dtype=float)
+        per_paper.append({"paper": paper, "n_train": int(len(train)), **series_metrics(part["Ea_eV"].to_numpy(), predicted)})
+    spearman = [p["spearman"] for p in per_paper]
+    mae = [p["mae"] for p in per_paper]
+    return {"papers": len(per_paper), "per_paper": per_paper,
+            "median_spearman": float(np.median(spearman)) if per_paper else float("nan"),
+            "median_mae": float(np.median(mae)) if per_paper else float("nan")}
+
+
+def activation_metrics_table(report: dict) -> str:
+    """Markdown table of the held-out Ea metrics (eV) of a training report."""
+    evaluation = report.get("evaluation", {})
+    cv = evaluation.get("activation_grouped_cv")
+    if not cv:
+        return "(not evaluated)"
+    folds = report["config"]["cv_folds"]
+    lines = ["| evaluation (held-out) | n | MAE (eV) | RMSE (eV) | R² | Spearman | 90 % coverage | 90 % width (eV) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, title in (("all", "all labels"), ("median_baseline", "all labels, baseline: training median"),
+                       ("halides", "halide-family rows"), ("halides_median_baseline", "halide-family rows, baseline: training median")):
+        if key in cv:
+            m = cv[key]
+            lines.append(f"| grouped {folds}-fold CV by chemical system, {title} | {m['n']} | {m['mae']:.3f} | "
+                         f"{m['rmse']:.3f} | {m['r2']:.3f} | {m['spearman']:.3f} | {m.get('coverage90', float('nan')):.3f} | "
+                         f"{m.get('interval_width90', float('nan')):.3f} |")
+    papers = evaluation.get("activation_leave_one_paper_out")
+    if papers:
+        lines += ["", f"Leave one paper out ({papers['papers']} papers with at least {MIN_PAPER_LABELS} Ea labels): "
+                      f"median within-paper Spearman {papers['median_spearman']:.2f}, median MAE "
+                      f"{papers['median_mae']:.3f} eV."]
+    return "\n".join(lines)
+
+
+def train_activation(config, output_dir: Path, report: dict, conductivity_model, conductivity_table: pd.DataFrame,
+                     progress: bool = True) -> ArrheniusModel:
+    """Evaluate and fit the Ea model, save it in ``output_dir/activation``; add its metrics to ``report``.
+
+    Parameters
+    ----------
+    config : predictor.training.TrainConfig
+        ``activation_sources``, ``activation_params``, ``activation_papers``, ``cv_folds``,
+        ``evaluate``.
+    conductivity_model : ConductivityRegressor
+        The final conductivity model, fitted with calibration on ``conductivity_table`` (its
+        ``oof_residuals_`` give the correlation of the errors).
+    conductivity_table : pandas.DataFrame
+        Its training table (``composition_key``, ``censored``).
+    """
+    data = load_activation_labels(config.activation_sources)
+    labels = data.table
+    checks = consistency_checks()
+    report["activation_data"] = {
+        "rows": int(len(labels)),
+        "reports": int(len(data.reports)),
+        "reports_per_method": {k: int(v) for k, v in data.reports["method"].value_counts().items()},
+        "rows_per_source": {k: int(v) for k, v in labels["source"].value_counts().items()},
+        "halide_rows": int((labels["anion_family"] != "non-halide").sum()),
+        "rejected": int(len(data.rejected)),
+        "consistency_checked": int(len(checks)),
+        "consistency_failed": checks.loc[~checks["consistent"], ["formula", "doi", "difference_eV"]].to_dict("records"),
+    }
+    if progress:
+        print(f"activation-energy model: {len(labels)} labels ({len(data.reports)} reports; "
+              f"{len(data.rejected)} series rejected)", flush=True)
+    if config.evaluate:
+        cv = evaluate_activation_cv(config.make_activation_model, labels, config.cv_folds)
+        cv.pop("predictions").to_csv(output_dir / ACTIVATION_CV_FILE, index=False, float_format="%.4f")
+        report["evaluation"]["activation_grouped_cv"] = cv
+        if progress:
+            m, b = cv["all"], cv["median_baseline"]
+            print(f"  grouped {config.cv_folds}-fold CV: MAE {m['mae']:.3f} eV (training median: {b['mae']:.3f} eV), "
+                  f"90% coverage {m['coverage90']:.2f}", flush=True)
+        if config.activation_papers:
+            papers = evaluate_activation_papers(config.make_activation_model, labels)
+            report["evaluation"]["activation_leave_one_paper_out"] = papers
+            if progress:
+                print(f"  leave one paper out ({papers['papers']} papers): median Spearman "
+                      f"{papers['median_spearman']:.2f}, median MAE {papers['median_mae']:.3f} eV", flush=True)
+    model = config.make_activation_model().set_params(progress=progress)
+    model.fit(labels["formula"].tolist(), labels["Ea_eV"].to_numpy(float), groups=labels["group"])
+    residuals = getattr(conductivity_model, "oof_residuals_", None)
+    uncensored = ~conductivity_table["censored"].to_numpy(bool)
+    keys = conductivity_table["composition_key"].to_numpy()[uncensored]
+    arrhenius = ArrheniusModel.from_fitted(model, labels, keys,
+                                           None if residuals is None else np.asarray(residuals)[uncensored],
+                                           labels["composition_key"].tolist())
+    from predictor.model_layout import ACTIVATION_DIR
+
+    arrhenius.save(output_dir / ACTIVATION_DIR)
+    report["activation_model"] = {
+        "correlation": arrhenius.correlation,
+        "correlation_estimate": None if np.isnan(arrhenius.correlation_estimate) else arrhenius.correlation_estimate,
+        "correlation_pairs": arrhenius.correlation_pairs,
+        "label_temperature_range_C": (None if arrhenius.label_temperature_range_C is None
+                                      else list(arrhenius.label_temperature_range_C)),
+    }
+    if progress:
+        print(f"  correlation of room-temperature log10 sigma and Ea errors: {arrhenius.correlation:.2f} "
+              f"({arrhenius.correlation_pairs} compositions with both out-of-fold residuals)", flush=True)
+    return arrhenius
