@@ -186,8 +186,7 @@ def evaluate_window_cv(make_model: Callable, table: pd.DataFrame, n_splits: int 
     for k, (train, held) in enumerate(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]), start=1):
         log.info("window CV fold %d/%d", k, n_splits)
         part = table.iloc[train]
-        model = make_model().fit(part["formula"].tolist(), part["reduction_limit_V"], part["oxidation_limit_V"],
-                                 groups=part["group"])
+        model = make_model().fit(part["formula"].tolist(), part[list(LIMITS)], groups=part["group"])
         formulas = table.iloc[held]["formula"].tolist()
         result, raw = model.predict_distribution(formulas), model.predict_distribution(formulas, rules=False)
         for limit in LIMITS:

@@ -82,7 +82,7 @@ class TrainConfig:
         return ConductivityRegressor(**self.model_params)
 
     def make_window_model(self) -> WindowRegressor:
-        return WindowRegressor(**self.window_params)
+        return WindowRegressor(limit_params=dict(self.window_params))
 
 
 def data_summary(table: pd.DataFrame) -> dict:
@@ -279,5 +279,5 @@ def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress:
     if progress:
         print(f"fitting the window model on all {len(labels)} labels ...", flush=True)
     model = config.make_window_model()
-    model.fit(labels["formula"].tolist(), labels["reduction_limit_V"], labels["oxidation_limit_V"], groups=labels["group"])
+    model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
     model.save(output_dir / WINDOWS_DIR)

@@ -46,7 +46,7 @@ def _windows(formulas):
 def _fit_models(folder: Path) -> Path:
     formulas, targets = map(list, zip(*CARRIER_SET))
     ConductivityRegressor(**TINY).fit(formulas, targets).save(folder / "conductivity")
-    WindowRegressor(**TINY).fit(formulas, *_windows(formulas)).save(folder / "windows")
+    WindowRegressor(limit_params=TINY).fit(formulas, np.column_stack(_windows(formulas))).save(folder / "windows")
     MeasuredValues(pd.DataFrame({"formula": formulas, "measured_log10_sigma": targets, "measured_n": 1,
                                  "measured_refs": "test"})).save(folder / "measured")
     return folder

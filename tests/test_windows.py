@@ -16,9 +16,8 @@ SMALL_WINDOWS = [
 @pytest.fixture(scope="module")
 def window_model():
     formulas, low, high = zip(*SMALL_WINDOWS)
-    return WindowRegressor(n_members=2, n_estimators=40, calibration_folds=4, random_state=0).fit(
-        list(formulas), low, high
-    )
+    settings = {"n_members": 2, "n_estimators": 40, "calibration_folds": 4, "random_state": 0}
+    return WindowRegressor(limit_params=settings).fit(list(formulas), np.column_stack([low, high]))
 
 
 def test_window_regressor_predicts_both_limits_with_std(window_model):
@@ -59,3 +58,21 @@ def test_predictor_flags_compositions_outside_the_window_models_domain(window_mo
     assert "window model: elements not in the training data: Gd" in notes[1]
     assert not table.loc[1, "in_domain"] and np.isfinite(table.loc[1, "oxidation_limit_V"])
     assert "window model" not in notes[0] and "window model" not in notes[2]  # YCl3: no window reported
+
+
+def test_window_regressor_clones_and_predicts_both_limits_as_columns(window_model):
+    from sklearn.base import clone
+
+    copy = clone(window_model)
+    assert copy.get_params() == window_model.get_params() and not hasattr(copy, "models_")
+    limits = window_model.predict(["Li3YCl6", "NaCl"])
+    assert limits.shape == (2, 2) and (limits[:, 0] < limits[:, 1]).all()
+    assert limits[1, 0] == 0.0  # a binary halide of the carrier is stable against the metal (window rules)
+
+
+def test_window_regressor_refuses_targets_that_are_not_two_columns():
+    formulas = [f for f, _, _ in SMALL_WINDOWS]
+    with pytest.raises(ValueError, match="shape"):
+        WindowRegressor().fit(formulas, np.zeros(len(formulas)))
+    with pytest.raises(ValueError, match="shape"):
+        WindowRegressor().fit(formulas, np.zeros((len(formulas), 3)))

@@ -8,13 +8,29 @@ from predictor.composition import chemical_system
 from predictor.featurizers.base import as_compositions
 
 
+def formula_input_tags(tags):
+    """scikit-learn estimator tags of a model whose X is a sequence of formulas.
+
+    X is one-dimensional (one formula, a string or pymatgen Composition, per sample), never a
+    2-D numeric array; the descriptors are computed inside the model. With these tags
+    scikit-learn's common checks, which feed 2-D numeric arrays, skip the estimator.
+    """
+    tags.input_tags.one_d_array = True
+    tags.input_tags.two_d_array = False
+    tags.input_tags.string = True
+    return tags
+
+
 class DistributionRegressorMixin:
-    """``predict`` and ``predict_interval`` from ``predict_distribution(X)``.
+    """``predict`` and ``predict_interval`` from ``predict_distribution(X)``, and formula-input tags.
 
     ``predict_distribution`` returns a dict of arrays of shape (n_samples,) with at least
     ``mean``, ``std`` (calibrated standard deviation) and ``lo``, ``hi`` (bounds of the
     calibrated ``coverage`` interval), in the target's unit.
     """
+
+    def __sklearn_tags__(self):
+        return formula_input_tags(super().__sklearn_tags__())
 
     def predict(self, X, return_std: bool = False):
         """Predicted target.
@@ -44,8 +60,9 @@ def check_training_data(X, y, groups=None) -> tuple[list, np.ndarray, np.ndarray
 
     ``groups`` defaults to the chemical system of each formula, so that held-out folds hold
     unseen chemical systems. Raises ValueError (or CompositionError naming the formula) on
-    mismatched lengths, fewer than 2 rows or non-finite targets.
+    a missing y, mismatched lengths, fewer than 2 rows or non-finite targets.
     """
+    check_targets_given(y)
     compositions = as_compositions(X)
     y = np.asarray(y, dtype=float).ravel()
     if len(y) != len(compositions):
@@ -56,3 +73,9 @@ def check_training_data(X, y, groups=None) -> tuple[list, np.ndarray, np.ndarray
         raise ValueError(f"y has {int((~np.isfinite(y)).sum())} non-finite values")
     groups = np.asarray(groups if groups is not None else [chemical_system(c) for c in compositions])
     return compositions, y, groups
+
+
+def check_targets_given(y) -> None:
+    """Refuse ``fit(X, None)`` with scikit-learn's wording (a regressor needs its targets)."""
+    if y is None:
+        raise ValueError("this regressor requires y to be passed, but the target y is None")

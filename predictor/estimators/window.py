@@ -12,8 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from predictor.errors import ModelLoadError
+from predictor.estimators.base import check_targets_given, formula_input_tags
 from predictor.estimators.gbm import GBMRegressor
 from predictor.estimators.window_rules import apply_window_rules
 from predictor.featurizers import CompositionFeaturizer, as_compositions
@@ -30,37 +33,72 @@ class WindowLimitRegressor(GBMRegressor):
     default_noise_floor = 0.1
 
 
-class WindowRegressor:
+class WindowRegressor(RegressorMixin, BaseEstimator):
     """Predicts both limits of the electrochemical window with calibrated uncertainty.
 
-    Both limits are gradient-boosted models (:class:`WindowLimitRegressor`).
+    Both limits are gradient-boosted models (:class:`WindowLimitRegressor`), fitted with the
+    same settings; the thermodynamic rules of :mod:`.window_rules` hold on their predictions.
 
     Parameters
     ----------
-    **params
-        Keyword arguments of :class:`GBMRegressor`, used for both limits.
+    limit_params : dict or None, default=None
+        Keyword arguments of :class:`GBMRegressor` (``n_members``, ``n_estimators``,
+        ``calibration_folds``, ...), used for both limit models; None: its defaults.
+
+    Attributes
+    ----------
+    models_ : dict of str to WindowLimitRegressor
+        The fitted model of each limit, keyed by ``reduction_limit_V`` and ``oxidation_limit_V``.
+
+    Examples
+    --------
+    >>> model = WindowRegressor(limit_params={"n_members": 2}).fit(formulas, Y)  # doctest: +SKIP
+    >>> model.predict(["Li3YCl6"])  # [[reduction_limit_V, oxidation_limit_V]] in V  # doctest: +SKIP
     """
 
     model_family = WindowLimitRegressor.model_family
 
-    def __init__(self, **params):
-        self.params = params
+    def __init__(self, limit_params: dict | None = None):
+        self.limit_params = limit_params
 
-    def fit(self, X, reduction_limit_V, oxidation_limit_V, groups=None) -> "WindowRegressor":
+    def __sklearn_tags__(self):
+        tags = formula_input_tags(super().__sklearn_tags__())
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
+    def fit(self, X, Y, groups=None) -> "WindowRegressor":
         """Fit both limits.
 
         Parameters
         ----------
         X : sequence of str or Composition, length n_samples
-        reduction_limit_V, oxidation_limit_V : array-like, shape (n_samples,), unit V
+        Y : array-like of shape (n_samples, 2), unit V
+            Columns: reduction limit, oxidation limit (vs Li+/Li or Na+/Na). A DataFrame with
+            columns ``reduction_limit_V`` and ``oxidation_limit_V`` is read by those names.
         groups : sequence, optional
             Calibration groups (default: chemical systems).
+
+        Raises
+        ------
+        ValueError
+            When ``Y`` is not two columns of finite numbers, one row per formula.
         """
-        targets = {"reduction_limit_V": reduction_limit_V, "oxidation_limit_V": oxidation_limit_V}
-        self.models_ = {
-            limit: WindowLimitRegressor(**self.params).fit(X, targets[limit], groups=groups) for limit in LIMITS
-        }
+        check_targets_given(Y)
+        if hasattr(Y, "columns") and set(LIMITS) <= set(Y.columns):
+            Y = Y[list(LIMITS)]
+        Y = np.asarray(Y, dtype=float)
+        if Y.ndim != 2 or Y.shape[1] != len(LIMITS):
+            raise ValueError(f"Y must have shape (n_samples, 2): columns {', '.join(LIMITS)}; got shape {Y.shape}")
+        params = dict(self.limit_params or {})
+        self.models_ = {limit: WindowLimitRegressor(**params).fit(X, Y[:, k], groups=groups)
+                        for k, limit in enumerate(LIMITS)}
         return self
+
+    def predict(self, X) -> np.ndarray:
+        """Reduction and oxidation limits (V), shape (n_samples, 2), the thermodynamic rules applied."""
+        result = self.predict_distribution(X)
+        return np.column_stack([result[limit]["mean"] for limit in LIMITS])
 
     def predict_from_features(self, features: np.ndarray, compositions=None) -> dict[str, dict[str, np.ndarray]]:
         """Per limit, the dict of :meth:`GBMRegressor.predict_from_features` (V).
@@ -103,6 +141,7 @@ class WindowRegressor:
 
         ``rules=False`` gives the regressors' raw predictions, without the thermodynamic rules.
         """
+        check_is_fitted(self, "models_")
         compositions = as_compositions(X)
         features = CompositionFeaturizer(self.feature_sets).transform(compositions)
         return self.predict_from_features(features, compositions if rules else None)
@@ -120,9 +159,9 @@ class WindowRegressor:
     @classmethod
     def load(cls, folder: str | Path) -> "WindowRegressor":
         folder = Path(folder)
-        regressor = cls()
-        regressor.models_ = {limit: WindowLimitRegressor.load(folder / limit) for limit in LIMITS}
-        if len({m.feature_sets for m in regressor.models_.values()}) != 1:
+        models = {limit: WindowLimitRegressor.load(folder / limit) for limit in LIMITS}
+        if len({m.feature_sets for m in models.values()}) != 1:
             raise ModelLoadError(f"{folder}: the two limit models use different descriptor sets")
-        regressor.params = regressor.models_[LIMITS[0]].get_params()
+        regressor = cls(limit_params=models[LIMITS[0]].get_params())
+        regressor.models_ = models
         return regressor
