@@ -237,9 +237,10 @@ def chemical_system(composition: Composition) -> str:
 # for Li3InCl6, Li2.33Sc0.67Cl4 for Li7/3Sc2/3Cl4), which moves a fraction by a fraction of a
 # per cent of itself, while a doping series moves a small fraction by much more than that
 # (La0.55Li0.36Ti0.995Al0.005O3 and ...Ti0.992Al0.008O3: 60 %). Measured on the training
-# table (978 labels): rounding fractions to 1e-4 kept 3 rounded duplicates apart, an absolute
-# 1e-3 tolerance merged 7 pairs of different doping levels (Si and Al series); the relative
-# rule does neither. Scaling never matters (Li6Y2Cl12 is Li3YCl6).
+# table (978 labels): rounding fractions to 1e-4 kept 3 near-identical pairs apart (Li0.361 and
+# Li0.36 in one LLTO), an absolute 1e-3 tolerance merged 7 groups of different compositions
+# (among them Si- and Al-doping series); the relative rule does neither. Scaling never matters
+# (Li6Y2Cl12 is Li3YCl6).
 
 #: Largest relative difference of any atomic fraction between formulas of the same composition.
 SAME_COMPOSITION_RELATIVE_TOLERANCE = 0.01
