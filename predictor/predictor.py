@@ -183,8 +183,8 @@ class Predictor:
             what the Ea labels cover, or no Ea model), ``reduction_limit_V`` and
             ``oxidation_limit_V`` (V vs ``window_reference``, "Li+/Li" or "Na+/Na") with their
             calibrated ``_std``, ``window_model``, ``measured_log10_sigma`` (log10 S/cm: the
-            label the model was trained on, when the composition is in the training data within
-            1e-3 in every atomic fraction; NaN otherwise), ``measured_n`` (reports merged into
+            label the model was trained on, when the composition is in the training data: the
+            same composition by :func:`predictor.composition.same_composition`; NaN otherwise), ``measured_n`` (reports merged into
             it, 0 when not measured), ``measured_refs`` (their DOIs or references),
             ``in_domain`` (bool), ``domain_notes`` (why a row is out of domain), ``error`` (empty, or why the row could not be predicted;
             its numbers are then NaN). A bad formula never spoils the other rows.
