@@ -299,7 +299,8 @@ def cmd_data(args) -> int:
 def cmd_train(args) -> int:
     from predictor.errors import DataNotFoundError, FewerSourcesError
     from predictor.paths import models_dir
-    from predictor.training import CONDUCTIVITY_DIR, TrainConfig, train
+    from predictor.model_layout import CONDUCTIVITY_DIR, MODEL_CARD_FILE
+    from predictor.training import TrainConfig, train
 
     output = Path(args.output) if args.output else models_dir()
     settings = {"sources": tuple(args.sources), "evaluate": not args.no_evaluate}
@@ -314,7 +315,7 @@ def cmd_train(args) -> int:
     except (DataNotFoundError, FewerSourcesError, FileExistsError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"models written to {output} (model card: {output / 'README.md'})")
+    print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})")
 
     if args.no_tracking:
         return EXIT_OK
