@@ -59,6 +59,13 @@ class TrainConfig:
     window_params : dict
         Keyword arguments of the :class:`predictor.estimators.WindowRegressor` limit models
         (more labels, smoother targets: a smaller bag suffices).
+    activation_sources : tuple of str, default=("curated", "liiondb")
+        Sources of the activation-energy labels (:mod:`predictor.loaders.activation`).
+    activation_params : dict
+        Keyword arguments of :class:`predictor.estimators.activation.ActivationEnergyRegressor`
+        (a few hundred labels: a small bag).
+    activation_papers : bool, default=True
+        Also evaluate the Ea model by leaving each paper out (one fit per paper).
     """
 
     sources: tuple[str, ...] = SOURCES
@@ -70,19 +77,30 @@ class TrainConfig:
     window_params: dict = field(
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05}
     )
+    activation_sources: tuple[str, ...] = ("curated", "liiondb")
+    activation_params: dict = field(
+        default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05}
+    )
+    activation_papers: bool = True
 
     @classmethod
     def quick(cls, **overrides) -> "TrainConfig":
         """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
         small = {"n_members": 2, "n_estimators": 60, "random_state": 0}
-        quick_evaluation = {"cv_folds": 3, "obelix_split": False}  # held-out metrics and plots in little time
-        return cls(**{"model_params": dict(small), "window_params": dict(small), **quick_evaluation, **overrides})
+        quick_evaluation = {"cv_folds": 3, "obelix_split": False, "activation_papers": False}  # held-out metrics in little time
+        return cls(**{"model_params": dict(small), "window_params": dict(small), "activation_params": dict(small),
+                      **quick_evaluation, **overrides})
 
     def make_model(self) -> ConductivityRegressor:
         return ConductivityRegressor(**self.model_params)
 
     def make_window_model(self) -> WindowRegressor:
         return WindowRegressor(limit_params=dict(self.window_params))
+
+    def make_activation_model(self):
+        from predictor.estimators.activation import ActivationEnergyRegressor
+
+        return ActivationEnergyRegressor(**self.activation_params)
 
 
 def data_summary(table: pd.DataFrame) -> dict:
@@ -254,6 +272,9 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     MeasuredValues.from_training_table(table, labels).save(output_dir / MEASURED_DIR)
 
     train_windows(config, output_dir, report, progress)
+    from predictor.activation_training import train_activation
+
+    train_activation(config, output_dir, report, model, table, progress)
     (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -106,8 +106,16 @@ def tiny_training(monkeypatch):
     monkeypatch.setattr(training, "load_conductivity_data",
                         lambda sources: LabelledData(table=table.reset_index(drop=True), rejected=pd.DataFrame()))
     monkeypatch.setattr(training, "load_window_labels", lambda: windows.reset_index(drop=True))
+    import predictor.activation_training as activation_training
+    from predictor.loaders.activation import ActivationData
+
+    activation = table[["formula", "reduced_formula", "carrier", "anion_family", "group", "composition_key"]].assign(
+        Ea_eV=np.linspace(0.25, 0.6, len(table)), T_min_C=np.nan, T_max_C=np.nan, source="curated", doi="",
+        method="reported")
+    monkeypatch.setattr(activation_training, "load_activation_labels",
+                        lambda sources: ActivationData(table=activation.reset_index(drop=True), reports=activation))
     return training.TrainConfig.quick(sources=("curated",), evaluate=False, model_params=dict(TINY),
-                                      window_params=dict(TINY))
+                                      window_params=dict(TINY), activation_params=dict(TINY))
 
 
 def _model_folder_with_sources(models: Path, sources: list[str]) -> Path:
