@@ -26,7 +26,6 @@ from sklearn.model_selection import GroupKFold
 from predictor.estimators.activation import ArrheniusModel
 from predictor.evaluation import regression_metrics
 from predictor.loaders.activation import consistency_checks, load_activation_labels
-from predictor.series_evaluation import series_metrics, training_without_paper
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +90,8 @@ def evaluate_activation_papers(make_model: Callable, labels: pd.DataFrame,
         ``papers`` (int), ``per_paper`` (list of dicts: paper, n, spearman, mae in eV, spans),
         ``median_spearman`` and ``median_mae`` (eV) over papers (NaN without papers).
     """
+    from predictor.series_evaluation import series_metrics, training_without_paper
+
     series = paper_series(labels, min_labels)
     per_paper = []
     for paper, part in series.groupby("paper", sort=True):

@@ -179,9 +179,6 @@ def cmd_predict(args) -> int:
         if columns and "error" not in columns and len(failed):
             print("\nNot predicted:\n" + "\n".join(f"  {e}" for e in failed["error"]))
     else:
-        if temperature_C != 25.0:
-            print(f"conductivity at {temperature_C:g} °C (room-temperature prediction moved with the predicted "
-                  "activation energy; `--wide` shows Ea_eV)")
         print(formatting.format_predictions(table))
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
 
@@ -320,12 +317,13 @@ def cmd_train(args) -> int:
     if args.no_tracking:
         return EXIT_OK
     from predictor.estimators import ConductivityRegressor
-    from predictor.tracking import log_training_run, tracking_uri
+    from predictor.tracking import log_training_run, runs_url, tracking_uri, ui_command
 
     model = ConductivityRegressor.load(output / CONDUCTIVITY_DIR)
     run_id = log_training_run(report, output, model.feature_importances(), model.feature_labels_)
     if run_id:
         print(f"MLflow run {run_id} logged to {tracking_uri()}")
+        print(f"to compare runs: {ui_command()}\n  then open {runs_url()}")
     return EXIT_OK
 
 

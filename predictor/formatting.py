@@ -123,11 +123,16 @@ def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
         for formula, note in notes:
             lines += textwrap.wrap(f"{formula}: {note}", width=width, initial_indent="  ", subsequent_indent="    ")
     if ok.any():
-        legend = ("sigma: predicted room-temperature ionic conductivity with its calibrated 90 % interval. "
+        temperatures = set(table["temperature_C"].dropna()) if "temperature_C" in table else set()
+        temperature = temperatures.pop() if len(temperatures) == 1 else 25.0
+        sigma = ("room-temperature ionic conductivity" if temperature == 25.0 else
+                 f"ionic conductivity at {temperature:g} °C (the room-temperature prediction moved with the predicted "
+                 "activation energy, uncertainty of both propagated)")
+        legend = (f"sigma: predicted {sigma} with its calibrated 90 % interval. "
                   "reduction, oxidation: limits of the electrochemical window (thermodynamic, DFT-like) in V "
                   "vs Li+/Li, or Na+/Na for Na conductors, ± one calibrated standard deviation.")
         if shown == len(columns) and _has_measured(table):
-            legend += (" measured: the conductivity the models were trained on for this composition "
+            legend += (" measured: the room-temperature conductivity the models were trained on for this composition "
                        "(--wide adds the number of reports and their references).")
         lines += [""] + textwrap.wrap(legend + " --wide shows every column.", width=width)
     return "\n".join(line.rstrip() for line in lines)

@@ -348,7 +348,9 @@ def test_shipped_cli_predicts_at_a_temperature_and_draws_an_arrhenius_plot(tmp_p
     result = run("arrhenius", "Li3YCl6", "Li2ZrCl6", "-o", str(plot), "--csv", str(tmp_path / "arrhenius.csv"))
     assert result.returncode == 0, result.stderr
     assert plot.stat().st_size > 10_000
-    assert len(pd.read_csv(tmp_path / "arrhenius.csv")) == 2 * 28
+    from predictor.arrhenius import temperature_grid
+
+    assert len(pd.read_csv(tmp_path / "arrhenius.csv")) == 2 * len(temperature_grid())
 
 
 def test_shipped_pyfunc_takes_the_temperature():
