@@ -98,6 +98,7 @@ def _assert_trace_dopant_barely_moves(predictor, parent, doped, max_sigma_step=M
 
 @settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parent=st.sampled_from(PARENTS), dopant=st.sampled_from(CATION_DOPANTS))
+@pytest.mark.slow
 def test_trace_cation_dopant_barely_moves_the_predictions(predictor, parent, dopant):
     doped = substitute(parent, dopant, "cation")
     if doped is not None:
@@ -106,12 +107,14 @@ def test_trace_cation_dopant_barely_moves_the_predictions(predictor, parent, dop
 
 @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parent=st.sampled_from(PARENTS), dopant=st.sampled_from(sorted(ANION_DOPANTS)))
+@pytest.mark.slow
 def test_trace_anion_dopant_barely_moves_the_predictions(predictor, parent, dopant):
     doped = substitute(parent, dopant, "anion")
     if doped is not None:
         _assert_trace_dopant_barely_moves(predictor, parent, doped, MAX_ANION_LOG10_SIGMA_STEP, MAX_ANION_LIMIT_STEP_V)
 
 
+@pytest.mark.slow
 def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent(predictor):
     pairs = [(p, d) for p in PARENTS for d in sorted(ANION_DOPANTS)]
     doped = [substitute(p, d, "anion") for p, d in pairs]

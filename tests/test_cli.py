@@ -55,6 +55,7 @@ def test_nothing_predicted_is_a_failure_and_prints_no_legend(capsys):
     assert "not predicted" in out and "calibrated" not in out
 
 
+@pytest.mark.slow
 def test_table_fits_an_80_column_terminal():
     result = run("predict", "Li3YCl6", "Na3YCl6", "garbage", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
@@ -266,6 +267,7 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_real_run_exits_130_without_output(tmp_path):
     source = tmp_path / "in.csv"
     source.write_text("formula\n" + "Li3YCl6\n" * 300_000)
@@ -287,6 +289,7 @@ def test_ctrl_c_during_a_real_run_exits_130_without_output(tmp_path):
 
 
 @pytest.mark.parametrize("output_format", ["table", "json", "csv"])
+@pytest.mark.slow
 def test_closed_pipe_is_not_a_traceback(output_format):
     process = subprocess.Popen([sys.executable, "-m", "predictor", "predict", "Li3YCl6", "Na3YCl6",
                                 "--format", output_format], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -297,6 +300,7 @@ def test_closed_pipe_is_not_a_traceback(output_format):
     assert process.returncode == EXIT_BROKEN_PIPE
 
 
+@pytest.mark.slow
 def test_pipe_into_head_as_in_the_issue():
     formulas = " ".join(["Li3YCl6", "Na3YCl6"] * 150)  # more JSON than a pipe buffer holds
     for options in ("", "--format json", "--format csv"):
@@ -359,6 +363,7 @@ def test_training_names_its_sources_first():
         "training data: 203 conductivity labels (curated 203; not found: obelix, liiondb (`predictor data`")
 
 
+@pytest.mark.slow
 def test_training_silences_mlflow_noise():
     noise = ("import logging, mlflow\n"
              "class Model(mlflow.pyfunc.PythonModel):  # no type hints: MLflow advises adding them\n"

@@ -14,6 +14,7 @@ FORMULAS = ["Li3YCl6", "Na3YCl6", "Li2ZrCl6", "not a formula", "Li2.5Y0.5Zr0.5Cl
             "Li3YBr6", "LiCl", "Li1.8Zr0.8Nb0.2Cl6", "Xx3YCl6", "Li3ScCl6"]
 
 
+@pytest.mark.slow
 def test_local_cluster_predicts_every_row_like_the_predictor():
     frame = pd.DataFrame({"formula": FORMULAS * 3, "batch": range(3 * len(FORMULAS))})
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \

@@ -125,6 +125,7 @@ def _model_folder_with_sources(models: Path, sources: list[str]) -> Path:
     return models
 
 
+@pytest.mark.slow
 def test_train_swaps_in_a_complete_folder_and_keeps_pretrained(tiny_training, models):
     from predictor.training import train
 
@@ -141,6 +142,7 @@ def test_train_swaps_in_a_complete_folder_and_keeps_pretrained(tiny_training, mo
 
 @pytest.mark.parametrize("fault", [KeyboardInterrupt(), OSError(28, "No space left on device")])
 @pytest.mark.parametrize("where", ["train_windows", "write_model_card"])
+@pytest.mark.slow
 def test_interrupted_train_leaves_the_previous_models_untouched(tiny_training, models, monkeypatch, fault, where):
     import predictor.model_card
     import predictor.training as training
@@ -185,6 +187,7 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_model_folder(tiny_train
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_train_command_never_edits_the_readme(tiny_training, models, monkeypatch):
     import predictor.training as training
     from predictor.cli import main
@@ -520,6 +523,7 @@ def _post(url: str, payload: dict) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+@pytest.mark.slow
 def test_mlflow_serve_answers_strict_json_and_clean_errors(tiny_pyfunc, tmp_path):
     port = _free_port()
     server = subprocess.Popen(

@@ -132,6 +132,7 @@ def _assert_matches_matminer(formulas):
     np.testing.assert_allclose(StoichiometryFeaturizer().transform(compositions), stoichiometry, atol=1e-9, rtol=0)
 
 
+@pytest.mark.slow
 def test_matches_matminer_on_the_curated_compositions():
     from predictor.loaders.curated import read_conductivity_table, read_window_table
 
@@ -139,6 +140,7 @@ def test_matches_matminer_on_the_curated_compositions():
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_matches_matminer_on_every_training_composition():
     from predictor.loaders.combined import load_conductivity_data
 

@@ -111,6 +111,7 @@ def logged_run(tmp_path_factory):
     return {"uri": uri, "run_id": run_id, "root": root}
 
 
+@pytest.mark.slow
 def test_tracking_server_lists_run_metrics_plots_and_registered_model(logged_run, tmp_path):
     port = free_port()
     server = start([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", logged_run["uri"],
@@ -139,6 +140,7 @@ def test_tracking_server_lists_run_metrics_plots_and_registered_model(logged_run
     assert plots == {"parity.png", "calibration.png", "error_vs_prediction.png", "feature_importance.png"}
 
 
+@pytest.mark.slow
 def test_serving_registered_model_answers_json(logged_run):
     import os
 

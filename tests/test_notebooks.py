@@ -27,6 +27,7 @@ def _output_text(notebook) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_notebook_runs_in_small_mode(path, tmp_path, monkeypatch):
     """Run from the notebooks folder as Jupyter does, with the default output folder (in a
     temporary home): nothing lands in the checkout, retrained models land in the user's folder."""
