@@ -7,13 +7,19 @@ the repository root (embedded, no server), with run artifacts in ``mlartifacts/`
 Every ``predictor train`` run logs its configuration, data version (hash and row counts per
 source), library versions, held-out metrics (a ``--quick`` run those of its quick grouped CV; the
 ``evaluation`` tag says which), diagnostic plots, the model card, and the predictor as a
-``pyfunc`` model registered as :data:`REGISTERED_MODEL`. The experiment is created as a
-model-training experiment (:data:`EXPERIMENT_KIND`), so the UI shows it as runs, not as GenAI traces.
+``pyfunc`` model registered as :data:`REGISTERED_MODEL`.
+
+The MLflow UI (3.17) opens an experiment on its GenAI overview unless the page address says
+``workflowType=machine_learning``: its experiment-kind tag is no longer read (see
+:data:`EXPERIMENT_KIND_TAG`). :func:`runs_url` gives the address that opens the experiment on its
+runs table with the metrics users compare (:data:`COMPARED_METRICS`) as columns, a view stored on
+the experiment (:data:`RUNS_VIEW_KEY`).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import shutil
@@ -36,10 +42,25 @@ SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
 #: Parameters of a request (MLflow ``params``), with their defaults: recorded in the model signature.
 PARAMS_EXAMPLE = {"temperature_C": 25.0}
-# MLflow 3 records what an experiment is for; "custom_model_development" (model training, as opposed
-# to "genai_development") makes the UI open the experiment on its runs list, not on the GenAI overview.
+# What the experiment is for (model training, not "genai_development"), as MLflow 3 records it. The UI
+# of MLflow 3.17 no longer reads it to choose the page an experiment opens on: a feature flag, on in
+# the released UI, takes the kind from the "GenAI / Model training" switch of the left bar instead,
+# which is the page address's workflowType or else the browser's last choice (GenAI by default).
+# Kept for what still reads it (the kind shown on the experiment page, older MLflow 3 UIs).
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
+# the metrics a user compares training runs by: error, ranking, calibration of the 90 % interval
+COMPARED_METRICS = ("grouped_cv.all.mae", "grouped_cv.all.spearman", "grouped_cv.all.coverage90")
+# A runs-table view stored on the experiment as MLflow's UI stores a shared view (the tag
+# mlflow.sharedViewState.<key>, read when the address has viewStateShareKey=<key>): the compared
+# metrics as columns beside the run name, wide enough to read their names.
+RUNS_VIEW_KEY = "compare-metrics"
+RUNS_VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW_KEY}"
+RUNS_VIEW = json.dumps({
+    "selectedColumns": ["attributes.`Source`", *(f"metrics.`{m}`" for m in COMPARED_METRICS)],
+    "columnWidths": {f"metrics.`{m}`": 200 for m in COMPARED_METRICS},
+})
+UI_ADDRESS = "http://127.0.0.1:5000"
 
 
 def _quiet_mlflow() -> None:
@@ -81,17 +102,43 @@ def _artifact_location() -> str | None:
 
 
 def _experiment_id(mlflow) -> str:
-    """The id of the :data:`EXPERIMENT` experiment, created as a model-training experiment if missing.
+    """The id of the :data:`EXPERIMENT` experiment, created as a model-training experiment with the
+    runs view :data:`RUNS_VIEW` if missing.
 
-    An experiment created before the kind was recorded (an older store) gets the kind tag here.
+    An experiment of an older store gets the kind tag and the current runs view here.
     """
+    tags = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, RUNS_VIEW_TAG: RUNS_VIEW}
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        return mlflow.create_experiment(EXPERIMENT, artifact_location=_artifact_location(),
-                                        tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
-    if EXPERIMENT_KIND_TAG not in experiment.tags:
-        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        return mlflow.create_experiment(EXPERIMENT, artifact_location=_artifact_location(), tags=tags)
+    for key, value in tags.items():
+        if experiment.tags.get(key) != value:
+            mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, key, value)
     return experiment.experiment_id
+
+
+def runs_url(base: str = UI_ADDRESS, experiment_id: str | None = None) -> str:
+    """The address of the experiment's runs table, with the compared metrics as columns, in an MLflow
+    UI served at ``base`` (``mlflow ui`` on the tracking store; the experiment of the tracking store
+    when no id is given).
+
+    ``workflowType=machine_learning`` is what makes MLflow 3.17 open the runs table (and set the left
+    bar to "Model training") instead of the GenAI overview; ``viewStateShareKey`` applies
+    :data:`RUNS_VIEW`.
+    """
+    if experiment_id is None:
+        from mlflow import MlflowClient
+
+        experiment = MlflowClient(tracking_uri()).get_experiment_by_name(EXPERIMENT)
+        experiment_id = experiment.experiment_id if experiment is not None else "<id>"
+    return (f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs"
+            f"?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW_KEY}")
+
+
+def ui_command() -> str:
+    """The command that serves the MLflow UI on the tracking store at :data:`UI_ADDRESS`."""
+    host, port = UI_ADDRESS.removeprefix("http://").split(":")
+    return f"mlflow ui --backend-store-uri {tracking_uri()} --host {host} --port {port}"
 
 
 def _flatten(prefix: str, value, out: dict) -> dict:
