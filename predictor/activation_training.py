@@ -87,8 +87,9 @@ def evaluate_activation_papers(make_model: Callable, labels: pd.DataFrame,
     Returns
     -------
     dict
-        ``papers`` (int), ``per_paper`` (list of dicts: paper, n, spearman, mae in eV, spans),
-        ``median_spearman`` and ``median_mae`` (eV) over papers (NaN without papers).
+        ``papers`` (int), ``per_paper`` (list of dicts: paper, n, spearman, mae in eV, spans,
+        ``mae_median_baseline``: MAE of predicting the training median), ``median_spearman``,
+        ``median_mae`` and ``median_mae_baseline`` (eV) over papers (NaN without papers).
     """
     from predictor.series_evaluation import series_metrics, training_without_paper
 
@@ -98,12 +99,16 @@ def evaluate_activation_papers(make_model: Callable, labels: pd.DataFrame,
         train = training_without_paper(labels, part)
         model = make_model().fit(train["formula"].tolist(), train["Ea_eV"].to_numpy(float), groups=train["group"])
         predicted = np.asarray(model.predict(part["formula"].tolist()), dtype=float)
-        per_paper.append({"paper": paper, "n_train": int(len(train)), **series_metrics(part["Ea_eV"].to_numpy(), predicted)})
-    spearman = [p["spearman"] for p in per_paper]
-    mae = [p["mae"] for p in per_paper]
-    return {"papers": len(per_paper), "per_paper": per_paper,
-            "median_spearman": float(np.median(spearman)) if per_paper else float("nan"),
-            "median_mae": float(np.median(mae)) if per_paper else float("nan")}
+        observed = part["Ea_eV"].to_numpy()
+        baseline = float(np.mean(np.abs(observed - np.median(train["Ea_eV"].to_numpy(float)))))
+        per_paper.append({"paper": paper, "n_train": int(len(train)), **series_metrics(observed, predicted),
+                          "mae_median_baseline": baseline})
+
+    def median(key: str) -> float:
+        return float(np.median([p[key] for p in per_paper])) if per_paper else float("nan")
+
+    return {"papers": len(per_paper), "per_paper": per_paper, "median_spearman": median("spearman"),
+            "median_mae": median("mae"), "median_mae_baseline": median("mae_median_baseline")}
 
 
 def activation_metrics_table(report: dict) -> str:
@@ -126,7 +131,8 @@ def activation_metrics_table(report: dict) -> str:
     if papers:
         lines += ["", f"Leave one paper out ({papers['papers']} papers with at least {MIN_PAPER_LABELS} Ea labels): "
                       f"median within-paper Spearman {papers['median_spearman']:.2f}, median MAE "
-                      f"{papers['median_mae']:.3f} eV."]
+                      f"{papers['median_mae']:.3f} eV (predicting the training median: "
+                      f"{papers.get('median_mae_baseline', float('nan')):.3f} eV)."]
     return "\n".join(lines)
 
 

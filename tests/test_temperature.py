@@ -362,3 +362,83 @@ def test_shipped_pyfunc_takes_the_temperature():
     request = pd.DataFrame({"formula": ["Li3YCl6"]})
     cold = model.predict(request, params={"temperature_C": -20.0})
     assert cold.loc[0, "log10_sigma"] < model.predict(request).loc[0, "log10_sigma"]
+
+
+# -- evaluation protocols (with a stand-in model: the protocols, not the model, are tested) --------
+
+class _LinearInLithium:
+    """Predicts Ea from the Li fraction by least squares: enough to tell the protocols apart."""
+
+    def fit(self, formulas, y, groups=None):
+        from predictor.composition import parse_formula
+
+        x = np.array([parse_formula(f).get_atomic_fraction("Li") for f in formulas])
+        self.coefficients_ = np.polyfit(x, np.asarray(y, float), 1) if np.ptp(x) > 0 else np.array([0.0, np.median(y)])
+        self.train_formulas_ = set(formulas)
+        return self
+
+    def predict(self, formulas):
+        from predictor.composition import parse_formula
+
+        return np.polyval(self.coefficients_, [parse_formula(f).get_atomic_fraction("Li") for f in formulas])
+
+    def predict_distribution(self, formulas):
+        mean = self.predict(formulas)
+        return {"mean": mean, "std": np.full(len(mean), 0.05), "lo": mean - 0.08, "hi": mean + 0.08}
+
+
+def _toy_labels():
+    from predictor.loaders.combined import annotate
+
+    formulas = ["Li3YCl6", "Li3InCl6", "Li3ScCl6", "Li2ZrCl6", "Li2HfCl6", "LiTaCl6", "Li3ErCl6", "LiNbOCl4",
+                "Li4SiO4", "Li2SO4", "LiI", "Li3N"]
+    frame = pd.DataFrame({"formula": formulas, "source": "curated", "doi": ["10.1/a"] * 4 + ["10.1/b"] * 4 + [""] * 4})
+    table, _ = annotate(frame)
+    li = np.array([parse(f) for f in table["formula"]])
+    return table.assign(Ea_eV=0.2 + 0.5 * li).reset_index(drop=True)
+
+
+def parse(formula):
+    from predictor.composition import parse_formula
+
+    return parse_formula(formula).get_atomic_fraction("Li")
+
+
+def test_activation_cv_beats_the_median_on_a_learnable_target_and_holds_out_systems():
+    from predictor.activation_training import evaluate_activation_cv
+    from predictor.composition import chemical_system, parse_formula
+
+    labels = _toy_labels()
+    folds = []
+
+    class Recording(_LinearInLithium):
+        def fit(self, formulas, y, groups=None):
+            folds.append({"train": set(groups)})
+            return super().fit(formulas, y, groups)
+
+        def predict_distribution(self, formulas):
+            folds[-1]["held"] = {chemical_system(parse_formula(f)) for f in formulas}
+            return super().predict_distribution(formulas)
+
+    cv = evaluate_activation_cv(Recording, labels, n_splits=3)
+    assert cv["all"]["mae"] < 1e-9 < cv["median_baseline"]["mae"]
+    assert cv["all"]["coverage90"] == 1.0 and len(cv["predictions"]) == len(labels)
+    assert len(folds) == 3 and all(fold["held"] and not fold["train"] & fold["held"] for fold in folds)
+
+
+def test_leave_one_paper_out_drops_the_paper_and_scores_within_it():
+    from predictor.activation_training import evaluate_activation_papers
+
+    labels = _toy_labels()
+    fitted = []
+
+    class Recording(_LinearInLithium):
+        def fit(self, formulas, y, groups=None):
+            fitted.append(set(formulas))
+            return super().fit(formulas, y, groups)
+
+    result = evaluate_activation_papers(Recording, labels, min_labels=4)
+    assert result["papers"] == 2 and [p["paper"] for p in result["per_paper"]] == ["10.1/a", "10.1/b"]
+    paper_a = set(labels.loc[labels["doi"] == "10.1/a", "formula"])
+    assert not (fitted[0] & paper_a) and len(fitted[0]) == len(labels) - 4
+    assert result["median_mae"] < 1e-9 < result["median_mae_baseline"]
