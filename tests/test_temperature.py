@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import needs_shared_data
 
 from predictor import ModelLoadError, Predictor
 from predictor.estimators.activation import ActivationEnergyRegressor, ArrheniusModel, residual_correlation
@@ -169,6 +170,17 @@ def test_consistency_check_flags_a_reported_Ea_that_the_conductivities_contradic
     assert checks.loc["Li3InCl6", "difference_eV"] == pytest.approx(-0.2)
 
 
+@needs_shared_data
+def test_liverpool_series_add_fitted_labels_and_rejections_say_why():
+    data = load_activation_labels()
+    assert {"curated", "liiondb"} <= set(data.reports["source"])
+    fitted = data.reports[data.reports["method"] == METHOD_FIT]
+    assert len(fitted) > 50 and (fitted["T_max_C"] - fitted["T_min_C"] >= 20).all() and (fitted["T_max_C"] <= 200).all()
+    assert (fitted.loc[fitted["n_points"] > 2, "Ea_se_eV"] > 0).all()
+    assert len(data.rejected) and data.rejected["reason"].str.len().gt(0).all()
+    assert len(data.table) == data.table["composition_key"].nunique() > len(load_activation_labels(("curated",)).table)
+
+
 def test_curated_labels_need_no_third_party_data():
     data = load_activation_labels(("curated",))
     table = data.table
@@ -298,6 +310,7 @@ def test_arrhenius_plot_from_python(with_tiny, tmp_path):
 
 # -- MLflow pyfunc with the temperature parameter -----------------------------------------------
 
+@pytest.mark.slow
 def test_pyfunc_takes_the_temperature_as_a_parameter(tiny_arrhenius, tmp_path):
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -323,11 +336,21 @@ def run(*args, **kwargs):
     return subprocess.run([sys.executable, "-m", "predictor", *args], capture_output=True, text=True, **kwargs)
 
 
+@pytest.mark.parametrize("command", [["predict", "Li3YCl6"], ["screen", "Li2ZrCl6", "--site", "Zr", "--dopant", "Nb",
+                                                                 "--x", "0:0.1:0.1", "--no-plot"]])
 @pytest.mark.parametrize("value, message", [("warm", "invalid float value: 'warm'"), ("nan", "not a finite"),
                                             ("-300", "absolute zero")])
-def test_cli_refuses_bad_temperatures(value, message):
-    result = run("predict", "Li3YCl6", f"--temperature-C={value}")
-    assert result.returncode == 2 and message in result.stderr and "temperature" in result.stderr.lower()
+def test_cli_refuses_bad_temperatures(command, value, message, capsys, tmp_path, monkeypatch):
+    from predictor.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main([*command, f"--temperature-C={value}"])
+    except SystemExit as exc:  # argparse refuses what is not a number
+        code = exc.code
+    stderr = capsys.readouterr().err
+    assert code == 2 and message in stderr and "temperature" in stderr.lower()
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 # -- with the shipped activation-energy model (after `predictor train`) ---------------------------
@@ -338,6 +361,7 @@ def test_shipped_models_predict_Li3YCl6_at_other_temperatures(shipped):
     assert -1 <= shipped.activation_model.correlation <= 1 and shipped.activation_model.correlation_pairs >= 10
 
 
+@pytest.mark.slow
 def test_shipped_cli_predicts_at_a_temperature_and_draws_an_arrhenius_plot(tmp_path):
     table = run("predict", "Li3YCl6", "--temperature-C", "60", "--format", "csv",
                 "--columns", "formula,temperature_C,log10_sigma,Ea_eV")
@@ -353,6 +377,7 @@ def test_shipped_cli_predicts_at_a_temperature_and_draws_an_arrhenius_plot(tmp_p
     assert len(pd.read_csv(tmp_path / "arrhenius.csv")) == 2 * len(temperature_grid())
 
 
+@pytest.mark.slow
 def test_shipped_pyfunc_takes_the_temperature():
     import mlflow
 
