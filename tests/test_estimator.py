@@ -27,6 +27,27 @@ def test_same_seed_same_predictions(small_set, small_model):
     np.testing.assert_array_equal(again.predict(formulas), small_model.predict(formulas))
 
 
+def test_fitting_in_processes_gives_the_same_model(small_set, small_model):
+    """n_jobs only spreads the same single-thread fits over processes: same models, same calibration."""
+    formulas, targets = small_set
+    parallel = ConductivityRegressor(n_members=3, n_estimators=60, calibration_folds=4, random_state=0, n_jobs=2)
+    parallel.fit(formulas, targets)
+    new = ["Li3YCl6", "Li2.5Y0.5Zr0.5Cl6", "Na3Y0.5Er0.5Cl6"]
+    for a, b in zip(parallel.predict(new, return_std=True), small_model.predict(new, return_std=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+    assert parallel.calibration_ == small_model.calibration_
+    np.testing.assert_allclose(parallel.oof_residuals_, small_model.oof_residuals_, rtol=1e-9)
+
+
+def test_n_jobs_counts_processes():
+    from predictor.estimators.bagging import effective_n_jobs
+
+    assert effective_n_jobs(None) == 1 and effective_n_jobs(3) == 3
+    assert effective_n_jobs(-1) >= 1 and effective_n_jobs(-2) == max(1, effective_n_jobs(-1) - 1)
+    with pytest.raises(ValueError, match="n_jobs=0"):
+        effective_n_jobs(0)
+
+
 def test_scikit_learn_contract(small_model):
     copy = clone(small_model)
     assert copy.get_params() == small_model.get_params()

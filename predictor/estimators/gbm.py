@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold
@@ -25,6 +24,9 @@ from tqdm.auto import tqdm
 from predictor.artifacts import read_estimator_settings, write_manifest
 from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
+from predictor.estimators.bagging import (
+    bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
+)
 from predictor.estimators.base import DistributionRegressorMixin, check_training_data
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
@@ -32,13 +34,8 @@ from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer, a
 
 log = logging.getLogger(__name__)
 
-#: Batches smaller than this are predicted on one thread.
-SMALL_BATCH = 256
-
 ARTIFACT_KIND = "gbm-regressor"
 SURROGATE_FILE = "smooth.npz"
-#: Added to the ensemble spread before its logarithm is learnt by the surrogate (target units).
-SPREAD_FLOOR = 1e-3
 
 
 class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -82,12 +79,13 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Predict with a smooth surrogate of the bag (:mod:`.smooth`): a network fitted to the
         bag's mean and spread on the training compositions and their neighbourhood, so that
         predictions move continuously with composition (a tree ensemble jumps where a trace
-        dopant crosses a split point). The uncertainty calibration is fitted on the bag's
-        grouped out-of-fold residuals (the surrogate's own are not: see the model card for
-        the coverage this gives; it is low for the window limits).
+        dopant crosses a split point). Each calibration fold fits its own bag and surrogate, so
+        that the uncertainty is calibrated on the residuals of what predicts.
     smooth_neighbours : int, default=4
         Neighbouring compositions (substitutions and mixtures) per training composition on
         which the surrogate learns the bag.
+    smooth_epochs : int, default=100
+        Passes of the surrogate's training over its points (fewer: faster, less faithful).
     calibration_folds : int, default=5
         Folds of the grouped (by chemical system) cross-validation whose out-of-fold
         residuals calibrate the uncertainty; 0 or 1, or fewer than 10 training compositions,
@@ -97,8 +95,9 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     feature_sets : tuple of str, default=("magpie_continuous", "stoichiometry_continuous", "halide")
         Descriptor families, see :data:`predictor.featurizers.FEATURIZERS`.
     random_state : int, default=0
-    n_jobs : int, default=2
-        Threads per LightGBM model.
+    n_jobs : int or None, default=None
+        Worker processes fitting the bag's models and the calibration folds (each model on
+        one thread, see :mod:`.bagging`): None or 1 fits in this process, -1 on every core.
     noise_floor : float, optional
         Floor of the noise term of the uncertainty model (target units): the label noise of
         repeated measurements. Default: the class's ``default_noise_floor`` (0.4 log10 units
@@ -118,8 +117,10 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     feature_labels_ : list of str
     n_features_in_ : int
     oof_residuals_ : ndarray, shape (n_samples,) or None
-        Target minus the grouped out-of-fold mean the interval was calibrated on (None
-        without calibration); not saved with the model.
+        Target minus the grouped out-of-fold mean the interval was calibrated on (the
+        surrogate's when ``smooth``; None without calibration); not saved with the model.
+    bag_oof_residuals_ : ndarray, shape (n_samples,) or None
+        The same for the bag of trees itself (what smoothing costs or gains); not saved.
     """
 
     target_name = "y"
@@ -146,11 +147,12 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         min_data_in_bin: int = 3,
         smooth: bool = True,
         smooth_neighbours: int = 4,
+        smooth_epochs: int = 100,
         calibration_folds: int = 5,
         coverage: float = 0.9,
         feature_sets: tuple[str, ...] = DEFAULT_FEATURE_SETS,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
         noise_floor: float | None = None,
         progress: bool = False,
     ):
@@ -168,6 +170,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.min_data_in_bin = min_data_in_bin
         self.smooth = smooth
         self.smooth_neighbours = smooth_neighbours
+        self.smooth_epochs = smooth_epochs
         self.calibration_folds = calibration_folds
         self.coverage = coverage
         self.feature_sets = feature_sets
@@ -209,18 +212,9 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             "seed": seed,
             "deterministic": True,
             "force_row_wise": True,
-            "num_threads": self.n_jobs,
+            "num_threads": 1,
             "verbosity": -1,
         }
-
-    def _fit_bag(self, features: np.ndarray, y: np.ndarray, seed: int) -> list[lgb.Booster]:
-        boosters = []
-        for member in range(int(self.n_members)):
-            data = lgb.Dataset(features, label=y, free_raw_data=True,
-                               params={"verbosity": -1, "min_data_in_bin": int(self.min_data_in_bin)})
-            boosters.append(lgb.train(self._lgbm_params(seed + member), data, num_boost_round=int(self.n_estimators)))
-            self._tick()
-        return boosters
 
     def _tick(self) -> None:
         if self._bar is not None:
@@ -253,23 +247,61 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.n_features_in_ = features.shape[1]
         minimum = np.nanmin(np.where(np.isfinite(features), features, np.nan), axis=0, initial=np.inf)
         self.feature_shift_ = np.where(np.isfinite(minimum), 1.0 - minimum, 0.0)
-        shifted = self._booster_input(features)
         folds = self._calibration_splits(len(y), groups)
+        seed = int(self.random_state)
+        # the final bag on every row, then one bag per calibration fold
+        bags = [(np.arange(len(y)), None, seed)]
+        bags += [(train, held, seed + 1000 * (k + 1)) for k, (train, held) in enumerate(folds)]
 
-        total = int(self.n_members) * (1 + len(folds)) + int(bool(self.smooth))
+        n_members = int(self.n_members)
+        total = len(bags) * (n_members + int(bool(self.smooth)))
         self._bar = tqdm(total=total, desc=f"fitting {type(self).__name__}", unit="model") if self.progress else None
         try:
-            self.boosters_ = self._fit_bag(shifted, y, int(self.random_state))
-            self.surrogate_ = self._fit_surrogate(compositions, features, featurizer) if self.smooth else None
+            bag_texts = self._fit_bags(features, y, bags)
+            self.boosters_ = load_boosters(bag_texts[0])
+            held_out = self._fit_surrogates(compositions, features, bags, bag_texts)
             self.domain_ = ApplicabilityDomain().fit(features, elements)
-            self.oof_residuals_ = None
-            self.calibration_ = self._calibrate(features, shifted, y, elements, folds) if folds else None
+            self.oof_residuals_ = self.bag_oof_residuals_ = None
+            self.calibration_ = self._calibrate(features, y, elements, folds, held_out) if folds else None
         finally:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
         self.train_y_range_ = (float(y.min()), float(y.max()))
         return self
+
+    def _fit_bags(self, features: np.ndarray, y: np.ndarray, bags: list) -> list[list[str]]:
+        """The LightGBM model texts of every bag, fitted in ``n_jobs`` processes."""
+        n_members = int(self.n_members)
+        shifted = self._booster_input(features)
+        jobs = [
+            (shifted[train], y[train], self._lgbm_params(bag_seed + member), int(self.n_estimators), int(self.min_data_in_bin))
+            for train, _, bag_seed in bags for member in range(n_members)
+        ]
+        texts = run_jobs(fit_member, jobs, self.n_jobs, self._tick)
+        return [texts[b * n_members:(b + 1) * n_members] for b in range(len(bags))]
+
+    def _fit_surrogates(self, compositions: list, features: np.ndarray, bags: list,
+                        bag_texts: list[list[str]]) -> list[dict]:
+        """Set ``surrogate_`` (when smooth) and return what each calibration fold predicts on its held-out rows."""
+        if not self.smooth:
+            self.surrogate_ = None
+            held_out = []
+            for (_, held, _), texts in zip(bags[1:], bag_texts[1:]):
+                predictions = bag_predictions(load_boosters(texts), self._booster_input(features[held]))
+                mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
+                held_out.append({"mean": mean, "spread": spread, "bag_mean": mean, "bag_spread": spread})
+            return held_out
+        n_neighbours = int(self.smooth_neighbours)
+        jobs = [
+            (texts, features[train], neighbourhood([compositions[i] for i in train], n_neighbours, bag_seed),
+             tuple(self.feature_sets), self.feature_shift_, bag_seed, int(self.smooth_epochs),
+             None if held is None else features[held])
+            for (train, held, bag_seed), texts in zip(bags, bag_texts)
+        ]
+        results = run_jobs(fit_surrogate, jobs, self.n_jobs, self._tick)
+        self.surrogate_ = results[0][0]
+        return [held for _, held in results[1:]]
 
     def _calibration_splits(self, n: int, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         k = int(self.calibration_folds)
@@ -281,23 +313,11 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         log.warning("only %d groups for %d calibration folds: calibrating on ungrouped folds", n_groups, k)
         return list(KFold(n_splits=k, shuffle=True, random_state=self.random_state).split(np.zeros(n)))
 
-    def _fit_surrogate(self, compositions, features: np.ndarray, featurizer) -> SmoothSurrogate:
-        seed = int(self.random_state)
-        neighbours = neighbourhood(compositions, int(self.smooth_neighbours), seed)
-        points = np.vstack([features, featurizer.transform(neighbours)]) if neighbours else features
-        teacher = np.stack([b.predict(self._booster_input(points), num_threads=self.n_jobs) for b in self.boosters_])
-        targets = np.column_stack([teacher.mean(axis=0), np.log(teacher.std(axis=0) + SPREAD_FLOOR)])
-        surrogate = SmoothSurrogate(seed=seed).fit(points, targets)
-        self._tick()
-        return surrogate
-
-    def _bag_outputs(self, features: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    def _bag_outputs(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of the bag's predictions (the surrogate's, when smooth)."""
         if getattr(self, "surrogate_", None) is not None:
-            outputs = self.surrogate_.predict(features)
-            return outputs[:, 0], np.maximum(np.exp(outputs[:, 1]) - SPREAD_FLOOR, 0.0)
-        shifted = self._booster_input(features)
-        predictions = np.stack([b.predict(shifted, num_threads=threads) for b in self.boosters_])
+            return surrogate_outputs(self.surrogate_, features)
+        predictions = bag_predictions(self.boosters_, self._booster_input(features))
         return predictions.mean(axis=0), predictions.std(axis=0)
 
     def _booster_input(self, features: np.ndarray) -> np.ndarray:
@@ -310,17 +330,14 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         """
         return features + self.feature_shift_
 
-    def _calibrate(self, features, shifted, y, elements, folds) -> UncertaintyCalibration:
-        residual, spread, distance, mean = (np.zeros(len(y)) for _ in range(4))
-        for fold, (train, held) in enumerate(folds):
-            boosters = self._fit_bag(shifted[train], y[train], int(self.random_state) + 1000 * (fold + 1))
-            predictions = np.stack([b.predict(shifted[held]) for b in boosters])
-            mean[held] = predictions.mean(axis=0)
-            residual[held] = y[held] - mean[held]
-            spread[held] = predictions.std(axis=0)
+    def _calibrate(self, features, y, elements, folds, held_out: list[dict]) -> UncertaintyCalibration:
+        residual, spread, distance, mean, bag_mean = (np.zeros(len(y)) for _ in range(5))
+        for (train, held), fold in zip(folds, held_out):
+            mean[held], spread[held], bag_mean[held] = fold["mean"], fold["spread"], fold["bag_mean"]
             domain = ApplicabilityDomain().fit(features[train], [elements[i] for i in train])
             distance[held] = domain.distance(features[held])
-        self.oof_residuals_ = residual
+        residual = y - mean
+        self.oof_residuals_, self.bag_oof_residuals_ = residual, y - bag_mean
         floor = self.default_noise_floor if self.noise_floor is None else float(self.noise_floor)
         return UncertaintyCalibration.fit(
             residual, spread, distance, mean, coverage=self.coverage, max_std=float(np.std(y)),
@@ -347,9 +364,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         if len(features) == 0:
             empty = np.zeros(0)
             return {k: empty for k in ("mean", "std", "lo", "hi", "ensemble_std", "distance")}
-        # threads cost more than they save on small batches (1.4 ms vs 0.14 ms per booster for one row)
-        threads = 1 if len(features) < SMALL_BATCH else self.n_jobs
-        mean, spread = self._bag_outputs(features, threads)
+        mean, spread = self._bag_outputs(features)
         distance = self.domain_.distance(features)
         if self.calibration_ is None:
             std = half = np.full(len(mean), np.nan)
@@ -360,8 +375,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     def predict_mean_from_features(self, features: np.ndarray) -> np.ndarray:
         """The bag's mean prediction from precomputed descriptors, shape (n_samples,)."""
-        threads = 1 if len(features) < SMALL_BATCH else self.n_jobs
-        return self._bag_outputs(features, threads)[0]
+        return self._bag_outputs(features)[0]
 
     def predict_distribution(self, X) -> dict[str, np.ndarray]:
         """Mean, calibrated std, interval bounds, ensemble spread and domain distance of formulas X.
@@ -422,7 +436,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "retrain with `predictor train`"
             )
         members = sorted(name for name in manifest["files"] if name.startswith("member_"))
-        model.boosters_ = [lgb.Booster(model_file=str(folder / name)) for name in members]
+        model.boosters_ = load_boosters((folder / name).read_text() for name in members)
         with np.load(folder / "domain.npz", allow_pickle=False) as arrays:
             model.domain_ = ApplicabilityDomain.from_arrays(arrays)
         model.surrogate_ = None
