@@ -55,7 +55,8 @@ class TrainConfig:
         Include the OBELiX official-split evaluation (when OBELiX is loaded); quick runs
         evaluate by grouped CV only.
     model_params : dict
-        Keyword arguments of :class:`predictor.ConductivityRegressor`.
+        Keyword arguments of :class:`predictor.ConductivityRegressor` (``n_jobs=-1``: the
+        models of a bag are fitted in one process per core).
     window_params : dict
         Keyword arguments of the :class:`predictor.estimators.WindowRegressor` limit models
         (more labels, smoother targets: a smaller bag suffices).
@@ -74,21 +75,22 @@ class TrainConfig:
     cv_folds: int = 5
     evaluate: bool = True
     obelix_split: bool = True
-    model_params: dict = field(default_factory=lambda: {"random_state": 0})
+    model_params: dict = field(default_factory=lambda: {"random_state": 0, "n_jobs": -1})
     window_params: dict = field(
-        default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05}
+        default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05,
+                                 "n_jobs": -1}
     )
     activation_sources: tuple[str, ...] = ("curated", "liiondb")
     activation_params: dict = field(
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 200, "learning_rate": 0.03,
-                                 "num_leaves": 15, "min_child_samples": 5}
+                                 "num_leaves": 15, "min_child_samples": 5, "n_jobs": -1}
     )
     activation_papers: bool = True
 
     @classmethod
     def quick(cls, **overrides) -> "TrainConfig":
         """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
-        small = {"n_members": 2, "n_estimators": 60, "random_state": 0}
+        small = {"n_members": 2, "n_estimators": 60, "smooth_epochs": 10, "random_state": 0}
         quick_evaluation = {"cv_folds": 3, "obelix_split": False, "activation_papers": False}  # held-out metrics in little time
         return cls(**{"model_params": dict(small), "window_params": dict(small), "activation_params": dict(small),
                       **quick_evaluation, **overrides})
@@ -270,6 +272,7 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     model = config.make_model().set_params(progress=progress)
     labels = training_labels(table, config.censored_log10_sigma)
     model.fit(table["formula"].tolist(), labels, groups=table["group"])
+    report["smoothing_cost"] = {"log10_sigma": smoothing_cost(model)}
     model.save(output_dir / CONDUCTIVITY_DIR)
     MeasuredValues.from_training_table(table, labels).save(output_dir / MEASURED_DIR)
 
@@ -279,6 +282,19 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     train_activation(config, output_dir, report, model, table, progress)
     (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def smoothing_cost(model) -> dict | None:
+    """Out-of-fold MAE of the smooth surrogate and of the bag of trees it learnt from.
+
+    Both come from the calibration folds of the final fit (grouped by chemical system), in the
+    target's unit; None when the model was fitted without calibration folds.
+    """
+    if getattr(model, "oof_residuals_", None) is None:
+        return None
+    return {"n": int(len(model.oof_residuals_)),
+            "mae_smooth": float(np.mean(np.abs(model.oof_residuals_))),
+            "mae_trees": float(np.mean(np.abs(model.bag_oof_residuals_)))}
 
 
 def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress: bool = True) -> None:
@@ -303,4 +319,5 @@ def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress:
         print(f"fitting the window model on all {len(labels)} labels ...", flush=True)
     model = config.make_window_model()
     model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
+    report.setdefault("smoothing_cost", {}).update({limit: smoothing_cost(m) for limit, m in model.models_.items()})
     model.save(output_dir / WINDOWS_DIR)
