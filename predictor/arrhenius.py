@@ -102,6 +102,7 @@ def plot_arrhenius(table: pd.DataFrame):
         line, = ax.plot(inverse, part["log10_sigma"], lw=1.5, label=f"{formula} (Ea {ea:.2f}±{ea_std:.2f} eV)")
         ax.fill_between(inverse, part["log10_sigma_lo90"], part["log10_sigma_hi90"], color=line.get_color(), alpha=0.15,
                         lw=0)
+    ax.axvline(1000.0 / (25.0 + ZERO_CELSIUS_K), color="grey", ls=":", lw=1, label="25 °C (the room-temperature model)")
     ax.set(xlabel="1000 / T (1/K)", ylabel="log10 σ (S/cm)",
            title="predicted conductivity (band: 90 % interval)")
     top = ax.secondary_xaxis("top", functions=(lambda x: 1000.0 / np.maximum(x, 1e-9) - ZERO_CELSIUS_K,
