@@ -32,14 +32,15 @@ def _predictor(models: str | None) -> Predictor:
     return Predictor.load(models)
 
 
-def _predict_partition(partition: pd.DataFrame | pd.Series, column: str, models: str | None) -> pd.DataFrame:
+def _predict_partition(partition: pd.DataFrame | pd.Series, column: str, models: str | None,
+                       temperature_C: float = 25.0) -> pd.DataFrame:
     formulas = partition if isinstance(partition, pd.Series) else partition[column]
-    table = _predictor(models).predict(formulas.tolist())
+    table = _predictor(models).predict(formulas.tolist(), temperature_C=temperature_C)
     table.index = partition.index
     return table
 
 
-def predict_dask(formulas, column: str = "formula", models: str | None = None):
+def predict_dask(formulas, column: str = "formula", models: str | None = None, temperature_C: float = 25.0):
     """Predict a Dask DataFrame (with a formula column) or Series of formulas, lazily.
 
     Parameters
@@ -49,6 +50,9 @@ def predict_dask(formulas, column: str = "formula", models: str | None = None):
         The formula column of a DataFrame.
     models : str, optional
         Model folder readable by every worker (default: the installation's shipped models).
+    temperature_C : float, default=25
+        Temperature (°C) of the conductivity columns (see :meth:`Predictor.predict`); checked
+        here, before any work is sent to the cluster.
 
     Returns
     -------
@@ -63,4 +67,7 @@ def predict_dask(formulas, column: str = "formula", models: str | None = None):
             raise ValueError(f"the Dask DataFrame has no {column!r} column (columns: {', '.join(formulas.columns)})")
     elif not isinstance(formulas, dd.Series):
         raise TypeError(f"expected a Dask DataFrame or Series of formulas, got {type(formulas).__name__}")
-    return formulas.map_partitions(_predict_partition, column, models, meta=empty_table())
+    from predictor.temperature import check_temperature_C
+
+    temperature_C = check_temperature_C(temperature_C)
+    return formulas.map_partitions(_predict_partition, column, models, temperature_C, meta=empty_table())

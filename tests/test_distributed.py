@@ -34,3 +34,5 @@ def test_series_input_and_clear_errors():
         predict_dask(dd.from_pandas(pd.DataFrame({"f": FORMULAS}), npartitions=1))
     with pytest.raises(TypeError, match="Dask DataFrame or Series"):
         predict_dask(FORMULAS)
+    with pytest.raises(ValueError, match="temperature_C=-300 °C is at or below absolute zero"):
+        predict_dask(series, temperature_C=-300)
