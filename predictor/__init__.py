@@ -17,6 +17,7 @@ _PUBLIC = {
     "parse_formula": "predictor.composition",
     "ConductivityRegressor": "predictor.estimators",
     "WindowRegressor": "predictor.estimators",
+    "ActivationEnergyRegressor": "predictor.estimators.activation",
     "Predictor": "predictor.predictor",
     "GraphConductivityRegressor": "predictor.estimators.graph",
 }
