@@ -228,6 +228,7 @@ def log_notebook_run(run_name: str, params: dict, metrics: dict, figures: dict |
         return None
     import mlflow
 
+    _quiet_mlflow()  # no INFO lines ("Creating initial MLflow database tables...") in the notebook
     mlflow.set_tracking_uri(tracking_uri())
     with mlflow.start_run(experiment_id=_experiment_id(mlflow), run_name=run_name) as run:
         mlflow.set_tag("source", "notebook")

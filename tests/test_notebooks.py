@@ -47,5 +47,6 @@ def test_notebook_runs_in_small_mode(path, tmp_path, monkeypatch):
     assert sorted(p.name for p in path.parent.iterdir()) == before, "the notebook wrote into notebooks/"
     text = _output_text(notebook)
     assert "MLflow run" in text and "IProgress not found" not in text
+    assert "INFO mlflow" not in text, "MLflow's INFO log lines reached the notebook"
     written = {p.name for p in (tmp_path / "home/.local/share/predictor/retrained_models").glob("*")}
     assert written == {"02": {"conductivity"}, "03": {"windows"}}.get(path.name[:2], set())
