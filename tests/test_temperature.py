@@ -328,6 +328,9 @@ def test_pyfunc_takes_the_temperature_as_a_parameter(tiny_arrhenius, tmp_path):
     assert warm.loc[0, "temperature_C"] == 60.0 and warm.loc[0, "log10_sigma"] > room.loc[0, "log10_sigma"]
     with pytest.raises(MlflowException, match="absolute zero"):
         model.predict(request, params={"temperature_C": -300.0})
+    for bad in ("warm", float("nan")):  # a string is refused by MLflow's parameter schema, NaN by the predictor
+        with pytest.raises(MlflowException, match="temperature_C"):
+            model.predict(request, params={"temperature_C": bad})
 
 
 # -- command line --------------------------------------------------------------------------------
