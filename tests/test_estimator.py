@@ -27,6 +27,7 @@ def test_same_seed_same_predictions(small_set, small_model):
     np.testing.assert_array_equal(again.predict(formulas), small_model.predict(formulas))
 
 
+@pytest.mark.slow
 def test_fitting_in_processes_gives_the_same_model(small_set, small_model):
     """n_jobs only spreads the same single-thread fits over processes: same models, same calibration."""
     formulas, targets = small_set

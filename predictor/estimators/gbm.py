@@ -25,7 +25,7 @@ from predictor.artifacts import read_estimator_settings, write_manifest
 from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import (
-    bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
+    LazyBoosters, bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
 )
 from predictor.estimators.base import DistributionRegressorMixin, check_training_data
 from predictor.estimators.calibration import UncertaintyCalibration
@@ -436,7 +436,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "retrain with `predictor train`"
             )
         members = sorted(name for name in manifest["files"] if name.startswith("member_"))
-        model.boosters_ = load_boosters((folder / name).read_text() for name in members)
+        model.boosters_ = LazyBoosters([(folder / name).read_text() for name in members])
         with np.load(folder / "domain.npz", allow_pickle=False) as arrays:
             model.domain_ = ApplicabilityDomain.from_arrays(arrays)
         model.surrogate_ = None
