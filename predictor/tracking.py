@@ -53,12 +53,15 @@ EXPERIMENT_KIND = "custom_model_development"
 COMPARED_METRICS = ("grouped_cv.all.mae", "grouped_cv.all.spearman", "grouped_cv.all.coverage90")
 # A runs-table view stored on the experiment as MLflow's UI stores a shared view (the tag
 # mlflow.sharedViewState.<key>, read when the address has viewStateShareKey=<key>): the compared
-# metrics as columns beside the run name, wide enough to read their names.
+# metrics as columns beside the run name, in this order and wide enough to read their names (the UI
+# applies a column width only to a column listed in the order).
 RUNS_VIEW_KEY = "compare-metrics"
 RUNS_VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW_KEY}"
+_COMPARED_COLUMNS = [f"metrics.`{m}`" for m in COMPARED_METRICS]
 RUNS_VIEW = json.dumps({
-    "selectedColumns": ["attributes.`Source`", *(f"metrics.`{m}`" for m in COMPARED_METRICS)],
-    "columnWidths": {f"metrics.`{m}`": 200 for m in COMPARED_METRICS},
+    "selectedColumns": ["attributes.`Source`", *_COMPARED_COLUMNS],
+    "columnOrder": _COMPARED_COLUMNS,
+    "columnWidths": {column: 210 for column in _COMPARED_COLUMNS},
 })
 UI_ADDRESS = "http://127.0.0.1:5000"
 

@@ -137,8 +137,9 @@ def save_screenshots(uri: str, folder: Path) -> None:
         page.mouse.move(0, 0)
         page.screenshot(path=str(folder / "mlflow-ui-runs.png"))
         page.set_viewport_size({"width": 1500, "height": 900})
-        page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}/artifacts/plots/parity.png")
-        page.get_by_role("img").last.wait_for()
+        page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}/artifacts/plots/parity.png"
+                  "?workflowType=machine_learning")  # as runs_url: the run page of "Model training", not GenAI's
+        page.locator("img[src*='parity.png']").first.wait_for()
         page.wait_for_timeout(2000)
         page.screenshot(path=str(folder / "mlflow-ui-run-plots.png"))
 
