@@ -295,34 +295,26 @@ def cmd_data(args) -> int:
 
 def cmd_train(args) -> int:
     from predictor.errors import DataNotFoundError, FewerSourcesError
+    from predictor.model_layout import MODEL_CARD_FILE
     from predictor.paths import models_dir
-    from predictor.model_layout import CONDUCTIVITY_DIR, MODEL_CARD_FILE
     from predictor.training import TrainConfig, train
 
     output = Path(args.output) if args.output else models_dir()
     settings = {"sources": tuple(args.sources), "evaluate": not args.no_evaluate}
     if args.cv_folds is not None:
         settings["cv_folds"] = args.cv_folds
-    if args.quick:
-        config = TrainConfig.quick(**settings)
-    else:
-        config = TrainConfig(**settings, model_params={"random_state": args.seed})
+    config = (TrainConfig.quick(**settings) if args.quick else TrainConfig(**settings)).with_seed(args.seed)
     try:
-        report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources)
+        report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
+                       track=not args.no_tracking)
     except (DataNotFoundError, FewerSourcesError, FileExistsError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})")
+    if report.get("mlflow_run_id"):
+        from predictor.tracking import runs_url, tracking_uri, ui_command
 
-    if args.no_tracking:
-        return EXIT_OK
-    from predictor.estimators import ConductivityRegressor
-    from predictor.tracking import log_training_run, runs_url, tracking_uri, ui_command
-
-    model = ConductivityRegressor.load(output / CONDUCTIVITY_DIR)
-    run_id = log_training_run(report, output, model.feature_importances(), model.feature_labels_)
-    if run_id:
-        print(f"MLflow run {run_id} logged to {tracking_uri()}")
+        print(f"MLflow run {report['mlflow_run_id']} logged to {tracking_uri()}")
         print(f"to compare runs: {ui_command()}\n  then open {runs_url()}")
     return EXIT_OK
 

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,11 @@ class TrainConfig:
         quick_evaluation = {"cv_folds": 3, "obelix_split": False, "activation_papers": False}  # held-out metrics in little time
         return cls(**{"model_params": dict(small), "window_params": dict(small), "activation_params": dict(small),
                       **quick_evaluation, **overrides})
+
+    def with_seed(self, seed: int) -> "TrainConfig":
+        """The same configuration with ``random_state=seed`` in every model's parameters."""
+        return replace(self, **{name: {**getattr(self, name), "random_state": int(seed)}
+                                for name in ("model_params", "window_params", "activation_params")})
 
     def make_model(self) -> ConductivityRegressor:
         return ConductivityRegressor(**self.model_params)
@@ -182,7 +187,7 @@ def sources_line(summary: dict, sources: tuple[str, ...]) -> str:
 
 
 def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
-          allow_fewer_sources: bool = False) -> dict:
+          allow_fewer_sources: bool = False, track: bool = False) -> dict:
     """Evaluate, fit the conductivity and window models on all labels and write the model folder.
 
     The folder (models, ``metrics.json``, the model card ``README.md``, the MLflow model
@@ -198,12 +203,16 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     progress : bool, default=True
     allow_fewer_sources : bool, default=False
         Replace models trained on more conductivity sources than are available now.
+    track : bool, default=False
+        Log the run (metrics, plots, model card) and register the predictor with MLflow
+        (:mod:`predictor.tracking`; off when tracking is disabled there).
 
     Returns
     -------
     dict
         The content of ``metrics.json``: configuration, data summary, evaluation metrics,
-        library versions and date.
+        library versions and date; with ``track``, also ``mlflow_run_id`` (None when tracking
+        is disabled).
 
     Raises
     ------
@@ -235,7 +244,17 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if track:
+        report = {**report, "mlflow_run_id": log_run(report, target)}
     return report
+
+
+def log_run(report: dict, folder: Path) -> str | None:
+    """Log a finished training run of the models in ``folder`` to MLflow; its run id, or None when off."""
+    from predictor.tracking import log_training_run
+
+    model = ConductivityRegressor.load(Path(folder) / CONDUCTIVITY_DIR)
+    return log_training_run(report, folder, model.feature_importances(), model.feature_labels_)
 
 
 def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool) -> dict:
