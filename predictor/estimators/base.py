@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from predictor.composition import chemical_system
@@ -79,3 +81,23 @@ def check_targets_given(y) -> None:
     """Refuse ``fit(X, None)`` with scikit-learn's wording (a regressor needs its targets)."""
     if y is None:
         raise ValueError("this regressor requires y to be passed, but the target y is None")
+
+
+def grouped_folds(n: int, groups, n_folds: int, random_state: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) index pairs of the folds that calibrate a model's uncertainty.
+
+    Grouped (``GroupKFold``), so that held-out rows are unseen groups (chemical systems);
+    when there are fewer groups than folds, shuffled ungrouped folds with a warning. Empty
+    when ``n_folds < 2`` or ``n < 10`` (too few rows to calibrate).
+    """
+    from sklearn.model_selection import GroupKFold, KFold
+
+    n_folds = int(n_folds)
+    if n_folds < 2 or n < 10:
+        return []
+    groups = np.asarray(groups)
+    if len(set(groups.tolist())) >= n_folds:
+        return list(GroupKFold(n_splits=n_folds).split(np.zeros(n), groups=groups))
+    logging.getLogger(__name__).warning(
+        "only %d groups for %d calibration folds: calibrating on ungrouped folds", len(set(groups.tolist())), n_folds)
+    return list(KFold(n_splits=n_folds, shuffle=True, random_state=int(random_state)).split(np.zeros(n)))

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
@@ -27,7 +26,7 @@ from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import (
     LazyBoosters, bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
 )
-from predictor.estimators.base import DistributionRegressorMixin, check_training_data
+from predictor.estimators.base import DistributionRegressorMixin, check_training_data, grouped_folds
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer, as_compositions
@@ -304,14 +303,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         return [held for _, held in results[1:]]
 
     def _calibration_splits(self, n: int, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        k = int(self.calibration_folds)
-        n_groups = len(set(groups))
-        if k < 2 or n < 10:
-            return []
-        if n_groups >= k:
-            return list(GroupKFold(n_splits=k).split(np.zeros(n), groups=groups))
-        log.warning("only %d groups for %d calibration folds: calibrating on ungrouped folds", n_groups, k)
-        return list(KFold(n_splits=k, shuffle=True, random_state=self.random_state).split(np.zeros(n)))
+        return grouped_folds(n, groups, self.calibration_folds, self.random_state)
 
     def _bag_outputs(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of the bag's predictions (the surrogate's, when smooth)."""

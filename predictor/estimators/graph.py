@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from predictor.artifacts import read_estimator_settings, write_manifest
-from predictor.estimators.base import DistributionRegressorMixin, check_training_data
+from predictor.estimators.base import DistributionRegressorMixin, check_training_data, grouped_folds
 from predictor.estimators.calibration import UncertaintyCalibration
+from predictor.estimators.gbm import ConductivityRegressor
 from predictor.featurizers.base import as_compositions
 from predictor.nn.data import CompositionGraphs
 from predictor.nn.losses import LOSSES
@@ -157,13 +157,8 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
     def _splits(self, n: int, groups: np.ndarray) -> list[np.ndarray]:
         """Held-out indices of each member (empty arrays when not calibrating)."""
         k = int(self.n_members)
-        if not self.calibrate or k < 2 or n < 10:
-            return [np.zeros(0, dtype=int)] * k
-        if len(set(groups)) >= k:
-            folds = GroupKFold(n_splits=k).split(np.zeros(n), groups=groups)
-        else:
-            folds = KFold(n_splits=k, shuffle=True, random_state=int(self.random_state)).split(np.zeros(n))
-        return [held for _, held in folds]
+        folds = grouped_folds(n, groups, k if self.calibrate else 0, self.random_state)
+        return [held for _, held in folds] if folds else [np.zeros(0, dtype=int)] * k
 
     def fit(self, X: Sequence, y, groups: Sequence | None = None) -> "GraphConductivityRegressor":
         """Train the ensemble and calibrate its uncertainty.
@@ -223,7 +218,8 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         self.oof_mean_, self.oof_sigma_ = oof_mean, oof_sigma
         self.oof_residuals_ = y - oof_mean
         self.calibration_ = UncertaintyCalibration.fit(
-            self.oof_residuals_, oof_sigma, np.zeros(len(y)), oof_mean, coverage=self.coverage, max_std=float(np.std(y))
+            self.oof_residuals_, oof_sigma, np.zeros(len(y)), oof_mean, coverage=self.coverage, max_std=float(np.std(y)),
+            min_noise_std=ConductivityRegressor.default_noise_floor,  # the same label noise as for the trees
         )
 
     # -- prediction ----------------------------------------------------------------------
