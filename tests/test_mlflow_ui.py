@@ -139,7 +139,11 @@ def save_screenshots(uri: str, folder: Path) -> None:
         page.set_viewport_size({"width": 1500, "height": 900})
         page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}/artifacts/plots/parity.png"
                   "?workflowType=machine_learning")  # as runs_url: the run page of "Model training", not GenAI's
-        page.locator("img[src*='parity.png']").first.wait_for()
+        page.locator("img[src^='blob:']").first.wait_for()  # the plot, fetched and shown as a blob
+        # the artifact's absolute path (file:// on this machine) stays out of a committed image
+        page.evaluate("""() => { for (const e of document.querySelectorAll('body *'))
+            if (!e.children.length && (e.textContent.includes('file://') || e.textContent.trim() === 'Path:'))
+                e.style.visibility = 'hidden'; }""")
         page.wait_for_timeout(2000)
         page.screenshot(path=str(folder / "mlflow-ui-run-plots.png"))
 
