@@ -9,8 +9,8 @@ source), library versions, held-out metrics (a ``--quick`` run those of its quic
 ``evaluation`` tag says which), diagnostic plots, the model card, and the predictor as a
 ``pyfunc`` model registered as :data:`REGISTERED_MODEL`.
 
-The MLflow UI (3.17) opens an experiment on its GenAI overview unless the page address says
-``workflowType=machine_learning``: its experiment-kind tag is no longer read (see
+The MLflow UI (3.17) opens an experiment on its GenAI overview unless the page address names its
+runs page or says ``workflowType=machine_learning``: its experiment-kind tag is no longer read (see
 :data:`EXPERIMENT_KIND_TAG`). :func:`runs_url` gives the address that opens the experiment on its
 runs table with the metrics users compare (:data:`COMPARED_METRICS`) as columns, a view stored on
 the experiment (:data:`RUNS_VIEW_KEY`).
@@ -125,9 +125,9 @@ def runs_url(base: str = UI_ADDRESS, experiment_id: str | None = None) -> str:
     UI served at ``base`` (``mlflow ui`` on the tracking store; the experiment of the tracking store
     when no id is given).
 
-    ``workflowType=machine_learning`` is what makes MLflow 3.17 open the runs table (and set the left
-    bar to "Model training") instead of the GenAI overview; ``viewStateShareKey`` applies
-    :data:`RUNS_VIEW`.
+    ``/runs`` opens the runs table (the bare experiment address opens MLflow 3.17's GenAI overview),
+    ``workflowType=machine_learning`` sets the left bar to "Model training" (runs, models, traces,
+    model registry) rather than GenAI's, and ``viewStateShareKey`` applies :data:`RUNS_VIEW`.
     """
     if experiment_id is None:
         from mlflow import MlflowClient

@@ -108,6 +108,9 @@ def test_experiment_opens_on_runs_table_with_run_name_and_metric(logged_run):
 
         open_runs_table(page, base, experiment.experiment_id, logged_run["name"])
         assert f"/experiments/{experiment.experiment_id}/runs" in page.url
+        # the left bar of "Model training" (its model registry), not GenAI's (its overview)
+        page.get_by_text("Model registry", exact=True).first.wait_for()
+        assert not page.get_by_text("Overview", exact=True).is_visible()
         table = page.get_by_role("grid").first
         for metric, value in zip(COMPARED_METRICS, ("1.234", "0.678", "0.901")):
             table.get_by_role("columnheader", name=metric, exact=True).first.wait_for()
