@@ -326,7 +326,7 @@ def test_tampered_pretrained_weights_are_refused(tmp_path):
         (f / "estimator.json").read_text().replace('"n_members"', '"no_such_parameter"')), _rehash(f)),
      "conductivity: cannot load the saved ConductivityRegressor \\(TypeError"),
     (lambda f: ((f / "member_00.txt").write_text("tree\ngarbage\n"), _rehash(f)),
-     "conductivity: cannot load the saved ConductivityRegressor \\(LightGBMError"),
+     "conductivity: cannot load the saved ConductivityRegressor \\(ValueError: member_00.txt is not a complete LightGBM"),
 ], ids=["manifest-list", "manifest-not-json", "bad-zip", "settings-not-json", "settings-list", "unknown-param",
         "lightgbm-garbage"])
 def test_every_load_failure_is_a_model_load_error(models, damage, message):

@@ -6,7 +6,9 @@ the model folder and runs it when the model is loaded, so nothing is pickled. It
 
 Input: a DataFrame with a ``formula`` column (or a list of formulas, or ``{"formula": [...]}``),
 at most :data:`MAX_RECORDS` formulas per request; a larger request is refused before any
-prediction starts (split it).
+prediction starts (split it). Parameter (MLflow ``params``): ``temperature_C`` (°C, default 25),
+the temperature of the conductivity columns; a temperature that is not a number, not finite or
+at or below -273.15 °C is refused with a message naming it.
 Output: the columns of :meth:`predictor.Predictor.predict`, one row per input formula, as valid
 JSON: a number that was not predicted is ``null`` (never ``NaN``), a row that could not be
 predicted says why in ``error``. A malformed request gets an error message without server
@@ -31,6 +33,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
 from predictor.artifacts import check_pyfunc_folder
+from predictor.errors import ModelLoadError
 from predictor.predictor import Predictor, formula_inputs
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ log = logging.getLogger(__name__)
 #: Most formulas one request may hold (about 10 s of prediction); larger requests are refused.
 MAX_RECORDS = 10_000
 TEXT_COLUMNS = ("formula", "carrier", "reduced_formula", "anion_family", "conductivity_model",
-                "window_reference", "window_model", "measured_refs", "domain_notes", "error")
+                "window_reference", "window_model", "measured_refs", "domain_notes", "error", "temperature_note")
 
 
 def formulas_from_input(model_input) -> list:
@@ -84,11 +87,16 @@ class PredictorModel(mlflow.pyfunc.PythonModel):
             formulas = formulas_from_input(model_input)
         except (TypeError, ValueError) as exc:
             raise MlflowException(f"malformed request: {exc}", error_code=INVALID_PARAMETER_VALUE) from None
+        temperature_C = (params or {}).get("temperature_C", 25.0)
+        try:
+            temperature_C = self.predictor.check_temperature(temperature_C)
+        except (TypeError, ValueError, ModelLoadError) as exc:
+            raise MlflowException(f"bad parameter: {exc}", error_code=INVALID_PARAMETER_VALUE) from None
         if len(formulas) > MAX_RECORDS:
             raise MlflowException(f"{len(formulas)} records in one request, at most {MAX_RECORDS} are accepted: "
                                   "split the request", error_code=INVALID_PARAMETER_VALUE)
         try:
-            table = self.predictor.predict(formulas)
+            table = self.predictor.predict(formulas, temperature_C=temperature_C)
         except Exception:  # noqa: BLE001 - logged in full here, reported without internals to the client
             log.exception("prediction failed")
             raise MlflowException("internal error while predicting (details in the server log)",

@@ -89,12 +89,17 @@ class LazyBoosters(Sequence):
     """LightGBM boosters parsed from their model texts on first use.
 
     Parsing a bag takes most of the time of loading a model (0.7 of 1.5 s for the shipped
-    models), and a smooth model predicts without its boosters.
+    models), and a smooth model predicts without its boosters. The texts are checked for
+    LightGBM's header and end marker at once, so that a damaged file is refused when the model
+    is loaded, not when it is first used.
     """
 
-    def __init__(self, model_texts: Sequence[str]):
+    def __init__(self, model_texts: Sequence[str], names: Sequence[str] | None = None):
         self._texts = list(model_texts)
         self._boosters = None
+        for text, name in zip(self._texts, names or [f"member {k}" for k in range(len(self._texts))]):
+            if not (text.startswith("tree\n") and "\nversion=" in text[:200] and "\nend of trees\n" in text):
+                raise ValueError(f"{name} is not a complete LightGBM model text")
 
     def _parsed(self) -> list:
         if self._boosters is None:

@@ -428,7 +428,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "retrain with `predictor train`"
             )
         members = sorted(name for name in manifest["files"] if name.startswith("member_"))
-        model.boosters_ = LazyBoosters([(folder / name).read_text() for name in members])
+        model.boosters_ = LazyBoosters([(folder / name).read_text() for name in members], members)
         with np.load(folder / "domain.npz", allow_pickle=False) as arrays:
             model.domain_ = ApplicabilityDomain.from_arrays(arrays)
         model.surrogate_ = None
