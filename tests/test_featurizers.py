@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from predictor import parse_formula
-from predictor.featurizers import CompositionFeaturizer, HalideFeaturizer, MagpieFeaturizer, StoichiometryFeaturizer
+from predictor.featurizers import CompositionFeaturizer, MagpieFeaturizer, StoichiometryFeaturizer
 from predictor.featurizers.halide import halide_descriptors
 from conftest import needs_shared_data
 
