@@ -146,8 +146,8 @@ def fit_surrogate(model_texts: Sequence[str], features: np.ndarray, neighbours: 
     -------
     surrogate : SmoothSurrogate
     held : dict or None
-        With ``held_out``: ``mean`` and ``spread`` of the surrogate, ``bag_mean`` and
-        ``bag_spread`` of the bag, each shape (n_held,).
+        With ``held_out``: ``mean`` and ``spread`` of the surrogate and ``bag_mean`` of the
+        bag, each shape (n_held,).
     """
     from predictor.estimators.smooth import SmoothSurrogate
     from predictor.featurizers import CompositionFeaturizer
@@ -161,7 +161,7 @@ def fit_surrogate(model_texts: Sequence[str], features: np.ndarray, neighbours: 
         return surrogate, None
     mean, spread = surrogate_outputs(surrogate, held_out)
     bag = bag_predictions(boosters, held_out + feature_shift)
-    return surrogate, {"mean": mean, "spread": spread, "bag_mean": bag.mean(axis=0), "bag_spread": bag.std(axis=0)}
+    return surrogate, {"mean": mean, "spread": spread, "bag_mean": bag.mean(axis=0)}
 
 
 def surrogate_outputs(surrogate, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -289,7 +289,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             for (_, held, _), texts in zip(bags[1:], bag_texts[1:]):
                 predictions = bag_predictions(load_boosters(texts), self._booster_input(features[held]))
                 mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
-                held_out.append({"mean": mean, "spread": spread, "bag_mean": mean, "bag_spread": spread})
+                held_out.append({"mean": mean, "spread": spread, "bag_mean": mean})
             return held_out
         n_neighbours = int(self.smooth_neighbours)
         jobs = [
@@ -323,7 +323,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         return features + self.feature_shift_
 
     def _calibrate(self, features, y, elements, folds, held_out: list[dict]) -> UncertaintyCalibration:
-        residual, spread, distance, mean, bag_mean = (np.zeros(len(y)) for _ in range(5))
+        spread, distance, mean, bag_mean = (np.zeros(len(y)) for _ in range(4))
         for (train, held), fold in zip(folds, held_out):
             mean[held], spread[held], bag_mean[held] = fold["mean"], fold["spread"], fold["bag_mean"]
             domain = ApplicabilityDomain().fit(features[train], [elements[i] for i in train])
