@@ -17,7 +17,7 @@ _PUBLIC = {
     "parse_formula": "predictor.composition",
     "ConductivityRegressor": "predictor.estimators",
     "WindowRegressor": "predictor.estimators",
-    "ActivationEnergyRegressor": "predictor.estimators.activation",
+    "ActivationEnergyRegressor": "predictor.estimators.activation_energy",
     "Predictor": "predictor.predictor",
     "GraphConductivityRegressor": "predictor.estimators.graph",
 }

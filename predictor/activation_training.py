@@ -9,7 +9,7 @@ Held-out protocols, as for conductivity:
   fit on the rest, predict the paper's compositions and score them within the paper (Spearman
   and MAE, as the doping-series benchmark of :mod:`predictor.series_evaluation`).
 
-The final model is saved as an :class:`~predictor.estimators.activation.ArrheniusModel` with the
+The final model is saved as an :class:`~predictor.estimators.activation_energy.ArrheniusModel` with the
 correlation between the out-of-fold errors of room-temperature log10 sigma and of Ea.
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from predictor.estimators.activation import ArrheniusModel
+from predictor.estimators.activation_energy import ArrheniusModel
 from predictor.evaluation import regression_metrics
-from predictor.loaders.activation import consistency_checks, load_activation_labels
+from predictor.loaders.activation_labels import consistency_checks, load_activation_labels
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ class Predictor:
         The conductivity labels the model was trained on, reported beside the predictions of
         the compositions they cover (``measured_*`` columns); without it those stay empty.
     activation_model : ArrheniusModel, optional
-        The activation-energy model (:mod:`predictor.estimators.activation`); without it the
+        The activation-energy model (:mod:`predictor.estimators.activation_energy`); without it the
         ``Ea_*`` columns are NaN and only 25 °C can be predicted.
 
     Examples
@@ -308,7 +308,7 @@ def load_activation_model(folder: Path):
     ModelLoadError
         When the folder has one that cannot be loaded, or without calibrated uncertainty.
     """
-    from predictor.estimators.activation import ArrheniusModel
+    from predictor.estimators.activation_energy import ArrheniusModel
 
     path = Path(folder) / ACTIVATION_DIR
     if not path.exists():

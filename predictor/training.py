@@ -61,9 +61,9 @@ class TrainConfig:
         Keyword arguments of the :class:`predictor.estimators.WindowRegressor` limit models
         (more labels, smoother targets: a smaller bag suffices).
     activation_sources : tuple of str, default=("curated", "liiondb")
-        Sources of the activation-energy labels (:mod:`predictor.loaders.activation`).
+        Sources of the activation-energy labels (:mod:`predictor.loaders.activation_labels`).
     activation_params : dict
-        Keyword arguments of :class:`predictor.estimators.activation.ActivationEnergyRegressor`
+        Keyword arguments of :class:`predictor.estimators.activation_energy.ActivationEnergyRegressor`
         (a few hundred labels: a small bag of small trees; measured in grouped 5-fold CV over
         230 labels: MAE 0.101 eV, against 0.109 eV with the window models' 400 rounds at 0.05).
     activation_papers : bool, default=True
@@ -107,7 +107,7 @@ class TrainConfig:
         return WindowRegressor(limit_params=dict(self.window_params))
 
     def make_activation_model(self):
-        from predictor.estimators.activation import ActivationEnergyRegressor
+        from predictor.estimators.activation_energy import ActivationEnergyRegressor
 
         return ActivationEnergyRegressor(**self.activation_params)
 

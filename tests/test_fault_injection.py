@@ -107,7 +107,7 @@ def tiny_training(monkeypatch):
                         lambda sources: LabelledData(table=table.reset_index(drop=True), rejected=pd.DataFrame()))
     monkeypatch.setattr(training, "load_window_labels", lambda: windows.reset_index(drop=True))
     import predictor.activation_training as activation_training
-    from predictor.loaders.activation import ActivationData
+    from predictor.loaders.activation_labels import ActivationData
 
     activation = table[["formula", "reduced_formula", "carrier", "anion_family", "group", "composition_key"]].assign(
         Ea_eV=np.linspace(0.25, 0.6, len(table)), T_min_C=np.nan, T_max_C=np.nan, source="curated", doi="",

@@ -16,8 +16,8 @@ import pytest
 from conftest import needs_shared_data
 
 from predictor import ModelLoadError, Predictor
-from predictor.estimators.activation import ActivationEnergyRegressor, ArrheniusModel, residual_correlation
-from predictor.loaders.activation import (EA_RANGE_EV, METHOD_FIT, arrhenius_reports, consistency_checks,
+from predictor.estimators.activation_energy import ActivationEnergyRegressor, ArrheniusModel, residual_correlation
+from predictor.loaders.activation_labels import (EA_RANGE_EV, METHOD_FIT, arrhenius_reports, consistency_checks,
                                           load_activation_labels, merge_reports)
 from predictor.loaders.curated import arrhenius_log10_sigma
 from predictor.paths import models_dir

@@ -2,7 +2,7 @@
 
 :class:`ActivationEnergyRegressor` is the gradient-boosted model of the other properties (same
 descriptors, bag, smooth surrogate, calibrated std and 90 % interval, applicability domain) on
-activation-energy labels (:mod:`predictor.loaders.activation`).
+activation-energy labels (:mod:`predictor.loaders.activation_labels`).
 
 :class:`ArrheniusModel` adds what the conversion of a room-temperature conductivity to another
 temperature needs besides Ea (:mod:`predictor.temperature`): the correlation between the
