@@ -271,8 +271,11 @@ def test_ctrl_c_during_a_real_run_exits_130_without_output(tmp_path):
     source = tmp_path / "in.csv"
     source.write_text("formula\n" + "Li3YCl6\n" * 300_000)
     target = tmp_path / "out.csv"
+    # a child started from a background job inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: give it the default disposition, as a terminal's Ctrl-C would find
     process = subprocess.Popen([sys.executable, "-m", "predictor", "predict", "-i", str(source), "-o", str(target)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = 120
     while deadline > 0 and not list(tmp_path.glob(".out.csv.*.part")):  # writing has started
         try:
