@@ -257,7 +257,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self._bar = tqdm(total=total, desc=f"fitting {type(self).__name__}", unit="model") if self.progress else None
         try:
             bag_texts = self._fit_bags(features, y, bags)
-            self.boosters_ = load_boosters(bag_texts[0])
+            self.boosters_ = LazyBoosters(bag_texts[0])  # a smooth model predicts without them
             held_out = self._fit_surrogates(compositions, features, bags, bag_texts)
             self.domain_ = ApplicabilityDomain().fit(features, elements)
             self.oof_residuals_ = self.bag_oof_residuals_ = None
