@@ -165,22 +165,22 @@ def train_activation(config, output_dir: Path, report: dict, conductivity_model,
         "consistency_failed": checks.loc[~checks["consistent"], ["formula", "doi", "difference_eV"]].to_dict("records"),
     }
     if progress:
-        print(f"activation-energy model: {len(labels)} labels ({len(data.reports)} reports; "
-              f"{len(data.rejected)} series rejected)", flush=True)
+        log.info("activation-energy model: %d labels (%d reports; %d series rejected)",
+                 len(labels), len(data.reports), len(data.rejected))
     if config.evaluate:
         cv = evaluate_activation_cv(config.make_activation_model, labels, config.cv_folds)
         cv.pop("predictions").to_csv(output_dir / ACTIVATION_CV_FILE, index=False, float_format="%.4f")
         report["evaluation"]["activation_grouped_cv"] = cv
         if progress:
             m, b = cv["all"], cv["median_baseline"]
-            print(f"  grouped {config.cv_folds}-fold CV: MAE {m['mae']:.3f} eV (training median: {b['mae']:.3f} eV), "
-                  f"90% coverage {m['coverage90']:.2f}", flush=True)
+            log.info("  grouped %d-fold CV: MAE %.3f eV (training median: %.3f eV), 90%% coverage %.2f",
+                     config.cv_folds, m["mae"], b["mae"], m["coverage90"])
         if config.activation_papers:
             papers = evaluate_activation_papers(config.make_activation_model, labels)
             report["evaluation"]["activation_leave_one_paper_out"] = papers
             if progress:
-                print(f"  leave one paper out ({papers['papers']} papers): median Spearman "
-                      f"{papers['median_spearman']:.2f}, median MAE {papers['median_mae']:.3f} eV", flush=True)
+                log.info("  leave one paper out (%d papers): median Spearman %.2f, median MAE %.3f eV",
+                         papers["papers"], papers["median_spearman"], papers["median_mae"])
     model = config.make_activation_model().set_params(progress=progress)
     model.fit(labels["formula"].tolist(), labels["Ea_eV"].to_numpy(float), groups=labels["group"])
     residuals = getattr(conductivity_model, "oof_residuals_", None)
@@ -200,6 +200,6 @@ def train_activation(config, output_dir: Path, report: dict, conductivity_model,
                                       else list(arrhenius.label_temperature_range_C)),
     }
     if progress:
-        print(f"  correlation of room-temperature log10 sigma and Ea errors: {arrhenius.correlation:.2f} "
-              f"({arrhenius.correlation_pairs} compositions with both out-of-fold residuals)", flush=True)
+        log.info("  correlation of room-temperature log10 sigma and Ea errors: %.2f "
+                 "(%d compositions with both out-of-fold residuals)", arrhenius.correlation, arrhenius.correlation_pairs)
     return arrhenius

@@ -312,9 +312,8 @@ def cmd_train(args) -> int:
         return EXIT_USAGE
     print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})")
     if report.get("mlflow_run_id"):
-        from predictor.tracking import runs_url, tracking_uri, ui_command
+        from predictor.tracking import runs_url, ui_command
 
-        print(f"MLflow run {report['mlflow_run_id']} logged to {tracking_uri()}")
         print(f"to compare runs: {ui_command()}\n  then open {runs_url()}")
     return EXIT_OK
 
@@ -412,9 +411,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LogFormatter(logging.Formatter):
+    """The package's INFO records (progress of ``predictor train``) as plain lines, any other
+    record as ``LEVEL logger: message``."""
+
+    def __init__(self):
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO and record.name.split(".")[0] == "predictor":
+            return record.getMessage()
+        return super().format(record)
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Log to stderr the package's INFO records and every warning; with ``verbose``, also the
+    package's DEBUG records and other libraries' INFO records."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    logging.getLogger("predictor").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     import warnings
 
     warnings.filterwarnings("ignore", module="pymatgen")

@@ -144,7 +144,7 @@ def evaluate_grouped_cv(
     per_fold = []
     folds = list(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]))
     for k, (train, held) in enumerate(folds, start=1):
-        log.info("grouped CV fold %d/%d: %d train, %d held out", k, n_splits, len(train), len(held))
+        log.debug("grouped CV fold %d/%d: %d train, %d held out", k, n_splits, len(train), len(held))
         part = table.iloc[train]
         model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
         prediction, metrics = _score(model, table.iloc[held], y[held])
@@ -152,7 +152,7 @@ def evaluate_grouped_cv(
         lo[held], hi[held] = prediction["lo"], prediction["hi"]
         per_fold.append(metrics)
         if progress:
-            print(f"  fold {k}/{n_splits}: MAE {metrics['mae']:.3f}, coverage {metrics.get('coverage90', float('nan')):.2f}", flush=True)
+            log.info("  fold %d/%d: MAE %.3f, coverage %.2f", k, n_splits, metrics["mae"], metrics.get("coverage90", np.nan))
     halide = (table["anion_family"] != "non-halide").to_numpy()
     result = {
         "all": regression_metrics(y, mean, lo, hi, _censor_bounds(table)),
@@ -184,7 +184,7 @@ def evaluate_window_cv(make_model: Callable, table: pd.DataFrame, n_splits: int 
 
     predicted = {limit: {k: np.full(len(table), np.nan) for k in ("mean", "lo", "hi", "raw")} for limit in LIMITS}
     for k, (train, held) in enumerate(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]), start=1):
-        log.info("window CV fold %d/%d", k, n_splits)
+        log.debug("window CV fold %d/%d", k, n_splits)
         part = table.iloc[train]
         model = make_model().fit(part["formula"].tolist(), part[list(LIMITS)], groups=part["group"])
         formulas = table.iloc[held]["formula"].tolist()

@@ -201,6 +201,8 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     output_dir : str or Path
         The model folder to write or replace (empty, absent, or a model folder).
     progress : bool, default=True
+        Log the steps and held-out metrics (INFO records of the ``predictor`` loggers) and
+        show progress bars while fitting.
     allow_fewer_sources : bool, default=False
         Replace models trained on more conductivity sources than are available now.
     track : bool, default=False
@@ -223,9 +225,9 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     data = load_conductivity_data(config.sources)
     table = data.table
     summary = data_summary(table)
-    log.info("training data: %s", summary)
+    log.debug("training data: %s", summary)
     if progress:
-        print(sources_line(summary, config.sources), flush=True)
+        log.info(sources_line(summary, config.sources))
     check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
     staging = target.with_name(f"{target.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -271,23 +273,23 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     if config.evaluate:
         if config.obelix_split and "obelix" in set(table["source"]):
             if progress:
-                print("OBELiX official split (train -> test) ...", flush=True)
+                log.info("OBELiX official split (train -> test) ...")
             for extra in (False, True):
                 result = evaluate_obelix_split(config.make_model, table, config.censored_log10_sigma, extra_sources=extra)
                 key = "obelix_split_with_extra_sources" if extra else "obelix_split_obelix_only"
                 report["evaluation"][key] = {k: v for k, v in result.items() if k != "predictions"}
                 if progress:
                     m = result["all"]
-                    print(f"  {key}: MAE {m['mae']:.3f}, R2 {m['r2']:.3f}, Spearman {m['spearman']:.3f}, "
-                          f"90% coverage {m['coverage90']:.2f}", flush=True)
+                    log.info("  %s: MAE %.3f, R2 %.3f, Spearman %.3f, 90%% coverage %.2f",
+                             key, m["mae"], m["r2"], m["spearman"], m["coverage90"])
         if progress:
-            print(f"grouped {config.cv_folds}-fold CV by chemical system on all {len(table)} labels ...", flush=True)
+            log.info("grouped %d-fold CV by chemical system on all %d labels ...", config.cv_folds, len(table))
         cv = evaluate_grouped_cv(config.make_model, table, config.censored_log10_sigma, config.cv_folds, progress=progress)
         report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
         cv["predictions"].to_csv(output_dir / GROUPED_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
 
     if progress:
-        print(f"fitting the final model on all {len(table)} labels ...", flush=True)
+        log.info("fitting the final model on all %d labels ...", len(table))
     model = config.make_model().set_params(progress=progress)
     labels = training_labels(table, config.censored_log10_sigma)
     model.fit(table["formula"].tolist(), labels, groups=table["group"])
@@ -326,16 +328,16 @@ def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress:
     }
     if config.evaluate:
         if progress:
-            print(f"window model: grouped {config.cv_folds}-fold CV on {len(labels)} labels ...", flush=True)
+            log.info("window model: grouped %d-fold CV on %d labels ...", config.cv_folds, len(labels))
         cv = evaluate_window_cv(config.make_window_model, labels, config.cv_folds)
         cv.pop("predictions").to_csv(output_dir / WINDOW_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
         report["evaluation"]["window_grouped_cv"] = cv
         if progress:
             for limit in ("reduction_limit_V", "oxidation_limit_V"):
                 m = cv[limit].get("published_halides", cv[limit]["all"])
-                print(f"  {limit}: MAE {m['mae']:.3f} V on held-out published halide windows (n={m['n']})", flush=True)
+                log.info("  %s: MAE %.3f V on held-out published halide windows (n=%d)", limit, m["mae"], m["n"])
     if progress:
-        print(f"fitting the window model on all {len(labels)} labels ...", flush=True)
+        log.info("fitting the window model on all %d labels ...", len(labels))
     model = config.make_window_model()
     model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
     report.setdefault("smoothing_cost", {}).update({limit: smoothing_cost(m) for limit, m in model.models_.items()})

@@ -365,6 +365,25 @@ def test_training_names_its_sources_first():
         "training data: 203 conductivity labels (curated 203; not found: obelix, liiondb (`predictor data`")
 
 
+def test_the_command_line_shows_progress_as_plain_lines_and_details_with_verbose():
+    script = ("import logging, sys\n"
+              "from predictor.cli import configure_logging\n"
+              "configure_logging(verbose=sys.argv[1] == '-v')\n"
+              "logging.getLogger('predictor.training').info('fitting the final model on all %d labels ...', 970)\n"
+              "logging.getLogger('predictor.evaluation').debug('grouped CV fold %d/%d', 1, 3)\n"
+              "logging.getLogger('predictor.loaders.combined').warning('skipping source %s', 'obelix')\n"
+              "logging.getLogger('mlflow').info('Validating input example')\n")
+    quiet, verbose = (subprocess.run([sys.executable, "-c", script, flag], capture_output=True, text=True)
+                      for flag in ("", "-v"))
+    assert quiet.stdout == verbose.stdout == ""
+    assert quiet.stderr.splitlines() == ["fitting the final model on all 970 labels ...",
+                                         "WARNING predictor.loaders.combined: skipping source obelix"]
+    assert verbose.stderr.splitlines() == ["fitting the final model on all 970 labels ...",
+                                           "DEBUG predictor.evaluation: grouped CV fold 1/3",
+                                           "WARNING predictor.loaders.combined: skipping source obelix",
+                                           "INFO mlflow: Validating input example"]
+
+
 @pytest.mark.slow
 def test_training_silences_mlflow_noise():
     noise = ("import logging, mlflow\n"

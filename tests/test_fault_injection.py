@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -162,19 +163,24 @@ def test_interrupted_train_leaves_the_previous_models_untouched(tiny_training, m
     assert Predictor.load(models).predict(["Li3YCl6"])["error"].tolist() == [""]
 
 
-def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, models, monkeypatch, capsys):
+def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, models, monkeypatch, capsys, caplog):
     import predictor.training as training
     from predictor.cli import main
     from predictor.training import train
 
+    caplog.set_level(logging.INFO, logger="predictor")
     _model_folder_with_sources(models, ["obelix", "curated", "liiondb"])
     before = _snapshot(models)
     monkeypatch.setattr(training, "_train_into", lambda *a, **k: pytest.fail("trained before checking the sources"))
     with pytest.raises(FewerSourcesError, match="without liiondb, obelix.*--allow-fewer-sources"):
         train(tiny_training, models, progress=False)
+    assert not caplog.messages
     assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "--allow-fewer-sources" in error
+    rows = len(CARRIER_SET)
+    assert caplog.record_tuples == [
+        ("predictor.training", logging.INFO, f"training data: {rows} conductivity labels (curated {rows})")]
     assert _snapshot(models) == before
 
 
