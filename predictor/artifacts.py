@@ -161,6 +161,26 @@ def _check_file_format(file: Path) -> None:
         raise ModelLoadError(f"{file} is not a {file.suffix} archive (not a zip file)")
 
 
+def read_manifest_json(folder: Path) -> dict:
+    """The manifest of an artifact folder as written, before any check of its files.
+
+    Raises
+    ------
+    ModelLoadError
+        When it is missing or not a JSON object.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise ModelLoadError(f"no model artifacts at {Path(folder)} ({MANIFEST} missing); run `predictor train`")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path} is not a readable manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ModelLoadError(f"{path} is not a manifest: a JSON {type(manifest).__name__}, expected an object")
+    return manifest
+
+
 def read_manifest(folder: Path, kind: str, exclude: tuple[str, ...] = ()) -> dict:
     """Read and verify the manifest of an artifact folder (the rules are in the module docstring).
 
@@ -179,14 +199,7 @@ def read_manifest(folder: Path, kind: str, exclude: tuple[str, ...] = ()) -> dic
     """
     folder = Path(folder)
     path = folder / MANIFEST
-    if not path.is_file():
-        raise ModelLoadError(f"no model artifacts at {folder} ({MANIFEST} missing); run `predictor train`")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path} is not a readable manifest ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise ModelLoadError(f"{path} is not a manifest: a JSON {type(manifest).__name__}, expected an object")
+    manifest = read_manifest_json(folder)
     if manifest.get("kind") != kind:
         raise ModelLoadError(f"{folder} holds a {manifest.get('kind')!r} artifact, expected {kind!r}")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -245,6 +258,8 @@ def load_estimator(estimator_class, folder: Path):
     The manifest checks name the file at fault; what they cannot catch (settings of the wrong
     shape, a LightGBM file its library refuses) is reported here with the reason.
     """
+    import pickle
+
     import lightgbm
 
     folder = Path(folder)
@@ -252,8 +267,8 @@ def load_estimator(estimator_class, folder: Path):
         return estimator_class.load(folder)
     except ModelLoadError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile,
-            lightgbm.basic.LightGBMError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, zipfile.BadZipFile,
+            pickle.UnpicklingError, lightgbm.basic.LightGBMError) as exc:  # RuntimeError, Unpickling: torch.load
         raise ModelLoadError(f"{folder}: cannot load the saved {estimator_class.__name__} "
                              f"({type(exc).__name__}: {exc})") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -16,10 +17,12 @@ from tqdm.auto import tqdm
 from predictor.artifacts import load_estimator
 from predictor.composition import REFERENCE_ELECTRODES, describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
-from predictor.estimators import ConductivityRegressor, WindowRegressor
+from predictor.estimators.registry import load_saved
+from predictor.estimators.window import WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
 from predictor.measured import MeasuredValues
-from predictor.model_layout import ACTIVATION_DIR, CONDUCTIVITY_DIR, MEASURED_DIR, WINDOWS_DIR
+from predictor.model_layout import (ACTIVATION_DIR, CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, MEASURED_DIR,
+                                     MODEL_FAMILIES, PROPERTY_PARTS, WINDOWS_DIR, family_part)
 from predictor.paths import models_dir
 from predictor.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
 
@@ -89,6 +92,55 @@ def formula_inputs(formulas) -> Iterable:
 BATCH_SIZE = 10_000
 
 
+def default_families(folder: str | Path) -> dict[str, str]:
+    """The model family of each property (``conductivity``, ``windows``) a model folder predicts with by default.
+
+    Read from the folder's ``families.json`` (written by training from the family benchmark);
+    gradient-boosted for a property it does not name (older folders have no such file).
+
+    Raises
+    ------
+    ModelLoadError
+        When the file is unreadable or names an unknown family.
+    """
+    path = Path(folder) / FAMILIES_FILE
+    defaults = dict.fromkeys(PROPERTY_PARTS, GRADIENT_BOOSTED)
+    if not path.is_file():
+        return defaults
+    try:
+        chosen = json.loads(path.read_text())["default"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path} is not a readable families file ({type(exc).__name__}: {exc})") from None
+    for part, family in chosen.items():
+        if part not in defaults or family not in MODEL_FAMILIES:
+            raise ModelLoadError(f"{path}: {part!r}: {family!r} is not a property and model family this version "
+                                 f"of predictor knows ({', '.join(PROPERTY_PARTS)}; {', '.join(MODEL_FAMILIES)})")
+        defaults[part] = family
+    return defaults
+
+
+def available_families(folder: str | Path) -> list[str]:
+    """The model families a model folder holds for both properties."""
+    folder = Path(folder)
+    return [family for family in MODEL_FAMILIES
+            if all((folder / family_part(family, part)).is_dir() for part in PROPERTY_PARTS)]
+
+
+class Descriptors:
+    """The descriptors of a batch of compositions, computed once per descriptor set and shared by the models."""
+
+    def __init__(self, compositions: list):
+        self.compositions = compositions
+        self._features = {}
+
+    def get(self, feature_sets) -> np.ndarray:
+        """Descriptors ``feature_sets`` of the compositions, shape (n_compositions, n_features)."""
+        key = tuple(feature_sets)
+        if key not in self._features:
+            self._features[key] = CompositionFeaturizer(key).transform(self.compositions)
+        return self._features[key]
+
+
 class Predictor:
     """Predicts room-temperature ionic conductivity and the electrochemical window from formulas.
 
@@ -96,10 +148,11 @@ class Predictor:
 
     Parameters
     ----------
-    conductivity_model : ConductivityRegressor
-        A fitted conductivity model.
+    conductivity_model : PropertyRegressor
+        A fitted conductivity model of any family (the protocol of
+        :class:`predictor.estimators.base.PropertyRegressor`).
     window_model : WindowRegressor
-        A fitted window model using the same descriptors.
+        A fitted window model (either family).
     measured : MeasuredValues, optional
         The conductivity labels the model was trained on, reported beside the predictions of
         the compositions they cover (``measured_*`` columns); without it those stay empty.
@@ -111,36 +164,56 @@ class Predictor:
     --------
     >>> from predictor import Predictor
     >>> table = Predictor.load().predict(["Li3YCl6", "Na3YCl6", "Li2ZrCl6"])
+    >>> graph = Predictor.load(model_family="graph-network")  # both properties by the graph network
     """
 
-    def __init__(self, conductivity_model: ConductivityRegressor, window_model: WindowRegressor,
+    def __init__(self, conductivity_model, window_model: WindowRegressor,
                  measured: MeasuredValues | None = None, activation_model=None):
-        if tuple(conductivity_model.feature_sets) != window_model.feature_sets:
-            raise ModelLoadError("the conductivity and window models were trained on different descriptor sets")
-        if activation_model is not None and (tuple(activation_model.ea_model.feature_sets)
-                                             != tuple(conductivity_model.feature_sets)):
-            raise ModelLoadError("the activation-energy and conductivity models were trained on different descriptor sets")
         self.activation_model = activation_model
         self.conductivity_model = conductivity_model
         self.window_model = window_model
         self.measured = measured
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Predictor":
+    def load(cls, path: str | Path | None = None, model_family: str | None = None) -> "Predictor":
         """Load the shipped models (``models/``, or ``$PREDICTOR_MODELS_DIR``, or ``path``).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            A model folder (written by ``predictor train``).
+        model_family : {"gradient-boosted", "graph-network"}, optional
+            Predict both properties with this model family; default: the family the folder's
+            ``families.json`` names for each property (the best one in the family benchmark of
+            the README: gradient-boosted conductivity, graph-network windows for the shipped models).
 
         Raises
         ------
         ModelLoadError
-            When the files are missing, corrupted, or were written by an incompatible version.
+            When the files are missing, corrupted, were written by an incompatible version, or
+            the folder has no models of ``model_family``.
+        ValueError
+            For a ``model_family`` this version of predictor does not know.
         """
         folder = Path(path) if path is not None else models_dir()
+        if model_family is not None and model_family not in MODEL_FAMILIES:
+            raise ValueError(f"model_family={model_family!r} is not one of {', '.join(MODEL_FAMILIES)}")
         if not folder.is_dir():
             raise ModelLoadError(f"model folder {folder} does not exist; run `predictor train` or pass the path")
-        conductivity = load_estimator(ConductivityRegressor, folder / CONDUCTIVITY_DIR)
-        windows = load_estimator(WindowRegressor, folder / WINDOWS_DIR)
-        parts = {CONDUCTIVITY_DIR: conductivity, **{f"{WINDOWS_DIR}/{k}": m for k, m in windows.models_.items()}}
-        for part, model in parts.items():
+        families = default_families(folder) if model_family is None else dict.fromkeys(PROPERTY_PARTS, model_family)
+        parts = {}
+        for part, family in families.items():
+            where = folder / family_part(family, part)
+            if not where.is_dir():
+                available = ", ".join(available_families(folder)) or "none"
+                raise ModelLoadError(f"{folder} has no {family} {part} model ({where} is missing; families with "
+                                     f"both properties here: {available}); retrain with `predictor train`")
+            parts[part] = (load_saved(where) if part == CONDUCTIVITY_DIR
+                           else load_estimator(WindowRegressor, where))
+        conductivity, windows = parts[CONDUCTIVITY_DIR], parts[WINDOWS_DIR]
+        checked = {family_part(families[CONDUCTIVITY_DIR], CONDUCTIVITY_DIR): conductivity,
+                   **{f"{family_part(families[WINDOWS_DIR], WINDOWS_DIR)}/{k}": m for k, m in windows.models_.items()}}
+        for part, model in checked.items():
             if getattr(model, "calibration_", None) is None:
                 raise ModelLoadError(f"{folder / part}/estimator.json has no uncertainty calibration; the predictor "
                                      "reports calibrated uncertainties only: retrain with `predictor train`")
@@ -251,13 +324,15 @@ class Predictor:
 
         if compositions:
             model = self.conductivity_model
-            features = CompositionFeaturizer(tuple(model.feature_sets)).transform(compositions)
-            result = model.predict_from_features(features)
-            windows = self.window_model.predict_from_features(features, compositions)
+            descriptors = Descriptors(compositions)
+            features = descriptors.get(model.feature_sets)
+            result = model.predict_distribution(compositions, features)
+            window_features = descriptors.get(self.window_model.feature_sets)
+            windows = self.window_model.predict_distribution(compositions, window_features)
+            notes = model.domain_notes(compositions, features, result)
+            window_notes = self.window_model.domain_notes(compositions, window_features, windows)
             elements = [{e.symbol for e in c.elements} for c in compositions]
-            notes = model.domain_.notes(features, elements, distance=result["distance"])
-            window_notes = self.window_model.domain_notes_from_features(features, elements, windows)
-            result, activation, temperature_notes = self._at_temperature(result, features, elements, temperature_C)
+            result, activation, temperature_notes = self._at_temperature(result, descriptors, elements, temperature_C)
             if self.measured is not None:
                 for k, measured in enumerate(self.measured.lookup(compositions).to_dict("records")):
                     rows[good[k]].update(measured)
@@ -283,14 +358,15 @@ class Predictor:
         return pd.DataFrame({c: np.fromiter((row[c] for row in rows), dtype=COLUMN_TYPES[c], count=len(rows))
                              for c in COLUMNS})
 
-    def _at_temperature(self, result: dict, features: np.ndarray, elements: list[set[str]],
+    def _at_temperature(self, result: dict, descriptors: Descriptors, elements: list[set[str]],
                         temperature_C: float) -> tuple[dict, dict, list[list[str]]]:
         """The conductivity prediction moved to ``temperature_C``, the Ea prediction and the notes per row."""
-        n = len(features)
+        n = len(descriptors.compositions)
         if self.activation_model is None:
             missing = "activation energy not predicted: the model folder has no activation-energy model"
             nan = np.full(n, np.nan)
             return result, {"mean": nan, "std": nan, "notes": [(missing,)] * n}, [[missing] for _ in range(n)]
+        features = descriptors.get(self.activation_model.ea_model.feature_sets)
         activation = self.activation_model.predict_from_features(features)
         domain = self.activation_model.ea_model.domain_.notes(features, elements, distance=activation["distance"])
         moved = propagate(result["mean"], result["std"], result["lo"], result["hi"], activation["mean"],

@@ -41,7 +41,7 @@ REGISTERED_MODEL = "halide-electrolyte-predictor"
 SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
 #: Parameters of a request (MLflow ``params``), with their defaults: recorded in the model signature.
-PARAMS_EXAMPLE = {"temperature_C": 25.0}
+PARAMS_EXAMPLE = {"temperature_C": 25.0, "model_family": "default"}
 # What the experiment is for (model training, not "genai_development"), as MLflow 3 records it. The UI
 # of MLflow 3.17 no longer reads it to choose the page an experiment opens on: a feature flag, on in
 # the released UI, takes the kind from the "GenAI / Model training" switch of the left bar instead,
@@ -164,19 +164,25 @@ def _signature():
     from mlflow.models import ModelSignature
     from mlflow.types import ParamSchema, ParamSpec
 
-    return ModelSignature(params=ParamSchema([ParamSpec(name, "double", value) for name, value in PARAMS_EXAMPLE.items()]))
+    specs = [ParamSpec(name, "string" if isinstance(value, str) else "double", value)
+             for name, value in PARAMS_EXAMPLE.items()]
+    return ModelSignature(params=ParamSchema(specs))
 
 
 def _model_parts(models_folder: Path) -> list[str]:
     """The parts of :data:`MODEL_PARTS` the folder holds (a model folder may lack measured values)."""
-    return [part for part in MODEL_PARTS if (Path(models_folder) / part).is_dir()]
+    return [part for part in MODEL_PARTS if (Path(models_folder) / part).exists()]
 
 
 def _staged_models(models_folder: Path, into: Path) -> Path:
     """Copy only the model parts (not plots, CSVs or an older MLflow folder) for logging."""
     staged = into / "models"
+    staged.mkdir(parents=True)
     for part in _model_parts(models_folder):
-        shutil.copytree(models_folder / part, staged / part)
+        if (models_folder / part).is_dir():
+            shutil.copytree(models_folder / part, staged / part)
+        else:
+            shutil.copy2(models_folder / part, staged / part)
     return staged
 
 
@@ -200,8 +206,9 @@ def save_pyfunc_model(models_folder: Path) -> Path:
         )
     linked = target / "artifacts" / "models"
     for part in _model_parts(models_folder):
-        shutil.rmtree(linked / part)
-        (linked / part).symlink_to(Path("..", "..", "..", part), target_is_directory=True)
+        is_folder = (linked / part).is_dir()
+        shutil.rmtree(linked / part) if is_folder else (linked / part).unlink()
+        (linked / part).symlink_to(Path("..", "..", "..", part), target_is_directory=is_folder)
     _drop_machine_paths(target)
     return target
 

@@ -3,11 +3,76 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from predictor.composition import chemical_system
 from predictor.featurizers.base import as_compositions
+
+
+#: Keys of every ``predict_distribution`` result (arrays of shape (n_samples,)).
+DISTRIBUTION_KEYS = ("mean", "std", "lo", "hi", "ensemble_std", "distance")
+
+
+@runtime_checkable
+class PropertyRegressor(Protocol):
+    """What every property model implements, so that :class:`~predictor.Predictor` can serve any family.
+
+    A model takes formulas (str or pymatgen Composition); its descriptors, when it uses any,
+    are computed inside, or passed in as ``features`` (computed once per batch by the
+    caller for every model using the same ``feature_sets``).
+
+    Attributes
+    ----------
+    model_family : str
+        Reported in the predictor's ``*_model`` columns ("gradient-boosted", "graph-network").
+    target_name, target_unit : str
+        E.g. "log10_sigma" in "log10(S/cm)", "limit_V" in "V".
+    feature_sets : tuple of str
+        The descriptor families of ``features`` (:data:`predictor.featurizers.FEATURIZERS`).
+    """
+
+    model_family: str
+    target_name: str
+    target_unit: str
+    feature_sets: tuple[str, ...]
+
+    def fit(self, X, y, groups=None) -> "PropertyRegressor":
+        """Fit on formulas X and targets y (target unit); ``groups`` of the calibration folds."""
+
+    def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """:data:`DISTRIBUTION_KEYS`: ``mean``, calibrated ``std``, ``lo``/``hi`` (the calibrated
+        ``coverage`` interval), ``ensemble_std`` (target unit) and ``distance`` (to the training
+        data, 1 = a typical training point)."""
+
+    def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
+        """The mean alone (cheaper when the model has a cheaper path), shape (n_samples,)."""
+
+    def domain_notes(self, X, features: np.ndarray | None = None,
+                     distribution: dict | None = None) -> list[tuple[str, ...]]:
+        """Why each composition lies outside the training domain (empty tuples when inside);
+        ``distribution`` (this model's result for X) avoids computing the distances twice."""
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the model as plain files with a manifest naming its ``kind`` and class."""
+
+
+def calibrated_distribution(calibration, mean: np.ndarray, spread: np.ndarray,
+                            distance: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`DISTRIBUTION_KEYS` of a prediction: std and interval NaN when uncalibrated.
+
+    ``calibration`` is an :class:`~predictor.estimators.calibration.UncertaintyCalibration`
+    or None; ``spread`` the model's uncalibrated ensemble spread, ``distance`` its domain distance.
+    """
+    if calibration is None:
+        std = half = np.full(len(mean), np.nan)
+    else:
+        std = calibration.std(spread, distance, mean)
+        half = calibration.half_width(spread, distance, mean)
+    return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "ensemble_std": spread,
+            "distance": distance}
 
 
 def formula_input_tags(tags):

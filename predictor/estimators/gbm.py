@@ -26,7 +26,9 @@ from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import (
     LazyBoosters, bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
 )
-from predictor.estimators.base import DistributionRegressorMixin, check_training_data, grouped_folds
+from predictor.estimators.base import (
+    DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
+)
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer, as_compositions
@@ -337,12 +339,16 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         )
 
     # -- prediction ----------------------------------------------------------------------
-    def _features(self, X) -> tuple[np.ndarray, list]:
+    def _features(self, X, features: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+        """The descriptors of formulas X (``features`` when given, computed for X) and the compositions."""
         check_is_fitted(self, "boosters_")
         compositions = as_compositions(X)
-        features = CompositionFeaturizer(tuple(self.feature_sets)).transform(compositions)
+        if features is None:
+            features = CompositionFeaturizer(tuple(self.feature_sets)).transform(compositions)
         if features.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {features.shape[1]} features but this estimator was trained with {self.n_features_in_}")
+        if len(features) != len(compositions):
+            raise ValueError(f"features has {len(features)} rows for {len(compositions)} formulas")
         return features, compositions
 
     def predict_from_features(self, features: np.ndarray) -> dict[str, np.ndarray]:
@@ -354,32 +360,29 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         each ndarray of shape (n_samples,), in target units (distance: relative).
         """
         if len(features) == 0:
-            empty = np.zeros(0)
-            return {k: empty for k in ("mean", "std", "lo", "hi", "ensemble_std", "distance")}
+            return {k: np.zeros(0) for k in DISTRIBUTION_KEYS}
         mean, spread = self._bag_outputs(features)
-        distance = self.domain_.distance(features)
-        if self.calibration_ is None:
-            std = half = np.full(len(mean), np.nan)
-        else:
-            std = self.calibration_.std(spread, distance, mean)
-            half = self.calibration_.half_width(spread, distance, mean)
-        return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "ensemble_std": spread, "distance": distance}
+        return calibrated_distribution(self.calibration_, mean, spread, self.domain_.distance(features))
 
-    def predict_mean_from_features(self, features: np.ndarray) -> np.ndarray:
-        """The bag's mean prediction from precomputed descriptors, shape (n_samples,)."""
-        return self._bag_outputs(features)[0]
-
-    def predict_distribution(self, X) -> dict[str, np.ndarray]:
+    def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Mean, calibrated std, interval bounds, ensemble spread and domain distance of formulas X.
 
+        ``features``: the descriptors of X (this model's ``feature_sets``), when already computed.
         See :meth:`predict_from_features` for the keys.
         """
-        return self.predict_from_features(self._features(X)[0])
+        return self.predict_from_features(self._features(X, features)[0])
 
-    def domain_notes(self, X) -> list[tuple[str, ...]]:
+    def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
+        """The bag's mean prediction of formulas X, shape (n_samples,)."""
+        features = self._features(X, features)[0]
+        return self._bag_outputs(features)[0] if len(features) else np.zeros(0)
+
+    def domain_notes(self, X, features: np.ndarray | None = None,
+                     distribution: dict | None = None) -> list[tuple[str, ...]]:
         """Reasons each composition lies outside the training domain (empty when inside)."""
-        features, compositions = self._features(X)
-        return self.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions])
+        features, compositions = self._features(X, features)
+        distance = None if distribution is None else distribution["distance"]
+        return self.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions], distance=distance)
 
     def feature_importances(self) -> np.ndarray:
         """Total split gain of each descriptor summed over the bag, shape (n_features,)."""

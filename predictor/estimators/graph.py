@@ -1,4 +1,4 @@
-"""Graph-network (Roost) regressor of log10 ionic conductivity with calibrated uncertainty.
+"""Graph-network (Roost) regressors of conductivity and window limits with calibrated uncertainty.
 
 Why this design: composition-only input, ~1,000 noisy labels. A Roost network learns its own
 descriptor from element embeddings and the fractions, optionally starting from a descriptor
@@ -7,9 +7,12 @@ deep ensemble of ``n_members`` networks is trained as a *cross-validation ensemb
 sees every chemical system except those of grouped fold k (each with its own seed and batch
 order), so every training composition has one honest held-out prediction. Those out-of-fold
 residuals, with the total sigma (aleatoric: the members' heteroscedastic heads; epistemic:
-the spread of the member means), calibrate the interval through
-:class:`~predictor.estimators.calibration.UncertaintyCalibration`, capped at the standard
-deviation of the training targets. At prediction time all members are averaged.
+the spread of the member means) and the distance to the training data (the same descriptor
+space and :class:`~predictor.domain.ApplicabilityDomain` as the gradient-boosted models, each
+held-out fold measured against its own training rows), calibrate the interval through
+:class:`~predictor.estimators.calibration.UncertaintyCalibration`, with the label-noise floor of
+the property and capped at the standard deviation of the training targets. At prediction time
+all members are averaged. Members are trained in ``n_jobs`` worker processes, one thread each.
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from predictor.artifacts import read_estimator_settings, write_manifest
-from predictor.estimators.base import DistributionRegressorMixin, check_training_data, grouped_folds
+from predictor.domain import ApplicabilityDomain
+from predictor.errors import ModelLoadError
+from predictor.estimators.bagging import run_jobs
+from predictor.estimators.base import (
+    DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
+)
 from predictor.estimators.calibration import UncertaintyCalibration
-from predictor.estimators.gbm import ConductivityRegressor
+from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer
 from predictor.featurizers.base import as_compositions
 from predictor.nn.data import CompositionGraphs
 from predictor.nn.losses import LOSSES
@@ -38,11 +46,23 @@ from predictor.nn.fitting import RoostConfig, predict, train
 log = logging.getLogger(__name__)
 
 ARTIFACT_KIND = "graph-regressor"
-KEYS = ("mean", "std", "lo", "hi", "ensemble_std", "distance")
+DOMAIN_FILE = "domain.npz"
 
 
-class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
-    """Deep ensemble of Roost composition networks predicting log10 conductivity (S/cm).
+def fit_graph_member(config: RoostConfig, state: dict | None, compositions: list, y: np.ndarray,
+                     seed: int) -> dict[str, torch.Tensor]:
+    """Train one member on one thread (standardised targets ``y``); its state_dict."""
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    model = config.build_model()
+    if state is not None:
+        model.descriptor.load_state_dict(state)
+    train(model, CompositionGraphs(compositions, y), config, seed)
+    return model.state_dict()
+
+
+class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
+    """Deep ensemble of Roost composition networks predicting one property.
 
     Parameters
     ----------
@@ -60,28 +80,40 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
     dropout : float, default=0.0
     pretrained : str or Path or None, default=None
         Descriptor weights written by ``python -m predictor.nn.pretrain``
-        (``models/pretrained/roost_mp_formation.pt``); None trains from scratch.
+        (``models/pretrained/roost_mp_formation.pt``); None trains from scratch. A saved
+        model records the file's name only.
     calibrate : bool, default=True
         Calibrate on out-of-fold residuals (needs ``n_members >= 2`` and 10 compositions);
         otherwise every member sees all data and std / interval are NaN.
     coverage : float, default=0.9
         Nominal coverage of :meth:`predict_interval`.
     random_state : int, default=0
+    n_jobs : int or None, default=None
+        Worker processes training the members (one thread each): None or 1 in this process,
+        -1 on every core (see :mod:`.bagging`).
     progress : bool, default=False
 
     Attributes
     ----------
     members_ : list of Roost
     calibration_ : UncertaintyCalibration or None
+    domain_ : ApplicabilityDomain
+        On the descriptors ``feature_sets`` (the distance term of the uncertainty and the domain notes).
     target_centre_, target_scale_ : float
-        Standardisation of the targets, log10(S/cm).
+        Standardisation of the targets (target unit).
     oof_mean_, oof_sigma_ : ndarray, shape (n_samples,)
-        Out-of-fold mean and uncalibrated total sigma of the training compositions, log10(S/cm).
+        Out-of-fold mean and uncalibrated total sigma of the training compositions (target unit).
     """
 
-    target_name = "log10_sigma"
+    target_name = "y"
     model_family = "graph-network"
-    target_unit = "log10(S/cm)"
+    target_unit = ""
+    #: Descriptors of the applicability domain only (the network reads the composition itself).
+    feature_sets = DEFAULT_FEATURE_SETS
+    #: Floor of the noise term of the uncertainty (target unit): the label noise of the property.
+    default_noise_floor = 0.0
+    #: Let the noise grow below a reference level of the prediction (see calibration module).
+    level_term = False
 
     def __init__(
         self,
@@ -101,6 +133,7 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         calibrate: bool = True,
         coverage: float = 0.9,
         random_state: int = 0,
+        n_jobs: int | None = None,
         progress: bool = False,
     ):
         self.n_members = n_members
@@ -119,6 +152,7 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         self.calibrate = calibrate
         self.coverage = coverage
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.progress = progress
 
     # -- fitting -------------------------------------------------------------------------
@@ -160,13 +194,13 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         folds = grouped_folds(n, groups, k if self.calibrate else 0, self.random_state)
         return [held for _, held in folds] if folds else [np.zeros(0, dtype=int)] * k
 
-    def fit(self, X: Sequence, y, groups: Sequence | None = None) -> "GraphConductivityRegressor":
-        """Train the ensemble and calibrate its uncertainty.
+    def fit(self, X: Sequence, y, groups: Sequence | None = None) -> "GraphRegressor":
+        """Train the ensemble, its applicability domain, and calibrate its uncertainty.
 
         Parameters
         ----------
         X : sequence of str or pymatgen.core.Composition, length n_samples
-        y : array-like, shape (n_samples,), log10(S/cm)
+        y : array-like, shape (n_samples,), target unit
         groups : sequence, length n_samples, optional
             Groups of the held-out folds; default: the chemical system of each formula.
 
@@ -182,73 +216,104 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         state = self._pretrained_state(config)
         held_out = self._splits(len(y), groups)
 
-        self.members_ = []
-        bar = tqdm(total=len(held_out), desc=f"fitting {type(self).__name__}", unit="member", disable=not self.progress)
+        jobs = []
         for k, held in enumerate(held_out):
-            seed = int(self.random_state) * 1000 + k
-            torch.manual_seed(seed)
-            model = config.build_model()
-            if state is not None:
-                model.descriptor.load_state_dict(state)
             keep = np.setdiff1d(np.arange(len(y)), held)
-            train(model, CompositionGraphs([compositions[i] for i in keep], standardised[keep]), config, seed)
-            self.members_.append(model)
-            bar.update(1)
+            jobs.append((config, state, [compositions[i] for i in keep], standardised[keep],
+                         int(self.random_state) * 1000 + k))
+        bar = tqdm(total=len(jobs), desc=f"fitting {type(self).__name__}", unit="member", disable=not self.progress)
+        states = run_jobs(fit_graph_member, jobs, self.n_jobs, lambda: bar.update(1))
         bar.close()
+        self.members_ = [self._member(config.build_model(), member_state) for member_state in states]
+
+        features = CompositionFeaturizer(tuple(self.feature_sets)).transform(compositions)
+        elements = [{e.symbol for e in c.elements} for c in compositions]
+        self.domain_ = ApplicabilityDomain().fit(features, elements)
         self.train_y_range_ = (float(y.min()), float(y.max()))
         self.calibration_ = None
         if all(len(h) for h in held_out):
-            self._calibrate(compositions, y, held_out)
+            self._calibrate(compositions, features, elements, y, held_out)
         return self
 
+    @staticmethod
+    def _member(model, state: dict):
+        model.load_state_dict(state)
+        model.eval()
+        return model
+
     def _member_outputs(self, graphs: CompositionGraphs) -> tuple[np.ndarray, np.ndarray]:
-        """Means and aleatoric stds of every member, shape (n_members, n_samples), log10(S/cm)."""
+        """Means and aleatoric stds of every member, shape (n_members, n_samples), target unit."""
         outputs = [predict(m, graphs) for m in self.members_]
         means = np.stack([o[0] for o in outputs]) * self.target_scale_ + self.target_centre_
         stds = np.stack([o[1] for o in outputs]) * self.target_scale_
         return means, stds
 
-    def _calibrate(self, compositions, y: np.ndarray, held_out: list[np.ndarray]) -> None:
+    def _calibrate(self, compositions, features, elements, y: np.ndarray, held_out: list[np.ndarray]) -> None:
         means, stds = self._member_outputs(CompositionGraphs(compositions))
         epistemic = means.std(axis=0)
-        oof_mean, oof_sigma = np.zeros(len(y)), np.zeros(len(y))
+        oof_mean, oof_sigma, distance = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
         for k, held in enumerate(held_out):
             oof_mean[held] = means[k, held]
             oof_sigma[held] = np.sqrt(stds[k, held] ** 2 + epistemic[held] ** 2)
+            keep = np.setdiff1d(np.arange(len(y)), held)
+            domain = ApplicabilityDomain().fit(features[keep], [elements[i] for i in keep])
+            distance[held] = domain.distance(features[held])
         self.oof_mean_, self.oof_sigma_ = oof_mean, oof_sigma
         self.oof_residuals_ = y - oof_mean
         self.calibration_ = UncertaintyCalibration.fit(
-            self.oof_residuals_, oof_sigma, np.zeros(len(y)), oof_mean, coverage=self.coverage, max_std=float(np.std(y)),
-            min_noise_std=ConductivityRegressor.default_noise_floor,  # the same label noise as for the trees
+            self.oof_residuals_, oof_sigma, distance, oof_mean, coverage=self.coverage, max_std=float(np.std(y)),
+            min_noise_std=self.default_noise_floor, level_term=self.level_term,
         )
 
     # -- prediction ----------------------------------------------------------------------
-    def predict_distribution(self, X) -> dict[str, np.ndarray]:
-        """Mean, calibrated std, interval, ensemble spread and distance of formulas X.
+    def _features(self, X, features: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+        check_is_fitted(self, "members_")
+        compositions = as_compositions(X)
+        if features is None:
+            features = CompositionFeaturizer(tuple(self.feature_sets)).transform(compositions)
+        if len(features) != len(compositions):
+            raise ValueError(f"features has {len(features)} rows for {len(compositions)} formulas")
+        return features, compositions
+
+    def _outputs(self, compositions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, spread of the member means and uncalibrated total sigma (target unit)."""
+        means, stds = self._member_outputs(CompositionGraphs(compositions))
+        mean, epistemic = means.mean(axis=0), means.std(axis=0)
+        return mean, epistemic, np.sqrt((stds**2).mean(axis=0) + epistemic**2)
+
+    def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Mean, calibrated std, interval, ensemble spread and domain distance of formulas X.
+
+        ``features``: the descriptors ``feature_sets`` of X, when already computed.
 
         Returns
         -------
         dict of ndarray, each shape (n_samples,)
             ``mean``, ``std``, ``lo``, ``hi`` (calibrated ``coverage`` interval) and
-            ``ensemble_std`` (spread of the member means) in log10(S/cm); ``sigma_total``
-            (uncalibrated, aleatoric and epistemic combined) in log10(S/cm); ``distance``
-            (zeros: this model has no applicability-domain distance).
+            ``ensemble_std`` (spread of the member means) in the target unit; ``sigma_total``
+            (uncalibrated, aleatoric and epistemic combined, the spread term of the
+            calibration); ``distance`` to the training data (relative, see
+            :class:`~predictor.domain.ApplicabilityDomain`).
         """
+        features, compositions = self._features(X, features)
+        if len(compositions) == 0:
+            return {k: np.zeros(0) for k in (*DISTRIBUTION_KEYS, "sigma_total")}
+        mean, epistemic, total = self._outputs(compositions)
+        result = calibrated_distribution(self.calibration_, mean, total, self.domain_.distance(features))
+        return {**result, "ensemble_std": epistemic, "sigma_total": total}
+
+    def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
+        """The ensemble's mean prediction of formulas X, shape (n_samples,)."""
         check_is_fitted(self, "members_")
         compositions = as_compositions(X)
-        if len(compositions) == 0:
-            return {k: np.zeros(0) for k in (*KEYS, "sigma_total")}
-        means, stds = self._member_outputs(CompositionGraphs(compositions))
-        mean, epistemic = means.mean(axis=0), means.std(axis=0)
-        total = np.sqrt((stds**2).mean(axis=0) + epistemic**2)
-        distance = np.zeros(len(mean))
-        if self.calibration_ is None:
-            std = half = np.full(len(mean), np.nan)
-        else:
-            std = self.calibration_.std(total, distance, mean)
-            half = self.calibration_.half_width(total, distance, mean)
-        return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "ensemble_std": epistemic,
-                "distance": distance, "sigma_total": total}
+        return self._outputs(compositions)[0] if compositions else np.zeros(0)
+
+    def domain_notes(self, X, features: np.ndarray | None = None,
+                     distribution: dict | None = None) -> list[tuple[str, ...]]:
+        """Reasons each composition lies outside the training domain (empty when inside)."""
+        features, compositions = self._features(X, features)
+        distance = None if distribution is None else distribution["distance"]
+        return self.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions], distance=distance)
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
@@ -261,8 +326,11 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
             name = f"member_{i:02d}.pt"
             torch.save(model.state_dict(), folder / name)
             files.append(name)
-        params = {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
-                  for k, v in self.get_params().items()}
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        if params["pretrained"] is not None:  # the file name only: no path of this machine in the model
+            params["pretrained"] = Path(params["pretrained"]).name
+        np.savez_compressed(folder / DOMAIN_FILE, **self.domain_.to_arrays())
+        files.append(DOMAIN_FILE)
         settings = {
             "class": type(self).__name__,
             "params": params,
@@ -271,6 +339,7 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
             "target_centre": self.target_centre_,
             "target_scale": self.target_scale_,
             "train_y_range": list(self.train_y_range_),
+            "feature_labels": CompositionFeaturizer(tuple(self.feature_sets)).feature_labels(),
         }
         (folder / "estimator.json").write_text(json.dumps(settings, indent=1) + "\n")
         files.append("estimator.json")
@@ -278,11 +347,16 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> "GraphConductivityRegressor":
+    def load(cls, folder: str | Path) -> "GraphRegressor":
         """Load a model written by :meth:`save`, verifying hashes (``torch.load(weights_only=True)``)."""
         folder = Path(folder)
         manifest, settings = read_estimator_settings(folder, ARTIFACT_KIND, cls.__name__)
         model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["params"].items()})
+        if settings.get("feature_labels") != CompositionFeaturizer(tuple(model.feature_sets)).feature_labels():
+            raise ModelLoadError(f"{folder} was trained on a different descriptor set than this version of "
+                                 "predictor computes; retrain with `predictor train`")
+        with np.load(folder / DOMAIN_FILE, allow_pickle=False) as arrays:
+            model.domain_ = ApplicabilityDomain.from_arrays(arrays)
         architecture = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["model_params"].items()}
         model.members_ = []
         for name in sorted(n for n in manifest["files"] if n.startswith("member_")):
@@ -296,3 +370,22 @@ class GraphConductivityRegressor(DistributionRegressorMixin, RegressorMixin, Bas
         model.train_y_range_ = tuple(settings["train_y_range"])
         model.manifest_ = manifest
         return model
+
+
+class GraphConductivityRegressor(GraphRegressor):
+    """Graph-network ensemble predicting log10 of the room-temperature conductivity (S/cm)."""
+
+    target_name = "log10_sigma"
+    target_unit = "log10(S/cm)"
+    #: Spread of repeated measurements of one composition, as for the gradient-boosted model.
+    default_noise_floor = 0.4
+    level_term = True
+
+
+class GraphWindowLimitRegressor(GraphRegressor):
+    """Graph-network ensemble predicting one window limit, in V vs Li+/Li or Na+/Na."""
+
+    target_name = "limit_V"
+    target_unit = "V"
+    #: Spread between published DFT windows of one composition, as for the gradient-boosted model.
+    default_noise_floor = 0.1

@@ -1,7 +1,8 @@
 """Regressor of the electrochemical stability window: reduction and oxidation limits.
 
-One :class:`GBMRegressor` per limit, on the same composition descriptors as the conductivity
-model, each with its own calibrated uncertainty; the thermodynamic rules of
+One regressor per limit (gradient-boosted by default, :class:`WindowLimitRegressor`; or any
+model of the protocol in :mod:`.base`, e.g. the graph network), each with its own calibrated
+uncertainty; the thermodynamic rules of
 :mod:`.window_rules` (binary carrier halides stable against the metal, F > Cl > Br > I, mixtures
 between their end members) are applied on top. Limits are in V vs the metal of the mobile
 ion (Li+/Li or Na+/Na).
@@ -12,14 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from predictor.errors import ModelLoadError
 from predictor.estimators.base import check_targets_given, formula_input_tags
 from predictor.estimators.gbm import GBMRegressor
 from predictor.estimators.window_rules import apply_window_rules
-from predictor.featurizers import CompositionFeaturizer, as_compositions
+from predictor.featurizers import as_compositions
 
 LIMITS = ("reduction_limit_V", "oxidation_limit_V")
 
@@ -36,18 +37,23 @@ class WindowLimitRegressor(GBMRegressor):
 class WindowRegressor(RegressorMixin, BaseEstimator):
     """Predicts both limits of the electrochemical window with calibrated uncertainty.
 
-    Both limits are gradient-boosted models (:class:`WindowLimitRegressor`), fitted with the
-    same settings; the thermodynamic rules of :mod:`.window_rules` hold on their predictions.
+    Both limits are fitted with the same settings: gradient-boosted models
+    (:class:`WindowLimitRegressor`) by default, or clones of ``estimator``; the thermodynamic
+    rules of :mod:`.window_rules` hold on their predictions.
 
     Parameters
     ----------
     limit_params : dict or None, default=None
-        Keyword arguments of :class:`GBMRegressor` (``n_members``, ``n_estimators``,
+        Keyword arguments of :class:`WindowLimitRegressor` (``n_members``, ``n_estimators``,
         ``calibration_folds``, ...), used for both limit models; None: its defaults.
+    estimator : regressor or None, default=None
+        An unfitted limit regressor of another family (e.g.
+        :class:`~predictor.estimators.graph.GraphWindowLimitRegressor`), cloned for each limit;
+        give either this or ``limit_params``.
 
     Attributes
     ----------
-    models_ : dict of str to WindowLimitRegressor
+    models_ : dict of str to regressor
         The fitted model of each limit, keyed by ``reduction_limit_V`` and ``oxidation_limit_V``.
 
     Examples
@@ -56,16 +62,30 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
     >>> model.predict(["Li3YCl6"])  # [[reduction_limit_V, oxidation_limit_V]] in V  # doctest: +SKIP
     """
 
-    model_family = WindowLimitRegressor.model_family
+    target_unit = "V"
 
-    def __init__(self, limit_params: dict | None = None):
+    def __init__(self, limit_params: dict | None = None, estimator=None):
         self.limit_params = limit_params
+        self.estimator = estimator
 
     def __sklearn_tags__(self):
         tags = formula_input_tags(super().__sklearn_tags__())
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
         return tags
+
+    def _limit_model(self):
+        if self.estimator is not None:
+            if self.limit_params:
+                raise ValueError("give either estimator or limit_params, not both (set the estimator's own parameters)")
+            return clone(self.estimator)
+        return WindowLimitRegressor(**dict(self.limit_params or {}))
+
+    @property
+    def model_family(self) -> str:
+        """The family of the limit models ("gradient-boosted", "graph-network", ...)."""
+        models = getattr(self, "models_", None)
+        return (models[LIMITS[0]] if models else self._limit_model()).model_family
 
     def fit(self, X, Y, groups=None) -> "WindowRegressor":
         """Fit both limits.
@@ -90,9 +110,7 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
         Y = np.asarray(Y, dtype=float)
         if Y.ndim != 2 or Y.shape[1] != len(LIMITS):
             raise ValueError(f"Y must have shape (n_samples, 2): columns {', '.join(LIMITS)}; got shape {Y.shape}")
-        params = dict(self.limit_params or {})
-        self.models_ = {limit: WindowLimitRegressor(**params).fit(X, Y[:, k], groups=groups)
-                        for k, limit in enumerate(LIMITS)}
+        self.models_ = {limit: self._limit_model().fit(X, Y[:, k], groups=groups) for k, limit in enumerate(LIMITS)}
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -100,15 +118,18 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
         result = self.predict_distribution(X)
         return np.column_stack([result[limit]["mean"] for limit in LIMITS])
 
-    def predict_from_features(self, features: np.ndarray, compositions=None) -> dict[str, dict[str, np.ndarray]]:
-        """Per limit, the dict of :meth:`GBMRegressor.predict_from_features` (V).
+    def predict_distribution(self, X, features: np.ndarray | None = None,
+                             rules: bool = True) -> dict[str, dict[str, np.ndarray]]:
+        """Per limit: mean, calibrated std, interval bounds, spread and domain distance (V).
 
-        With ``compositions`` (the compositions the features were computed from), the
-        thermodynamic rules of :mod:`.window_rules` are applied to the means, and the
-        interval bounds move with them; without, the regressors' raw predictions.
+        ``features``: the descriptors ``feature_sets`` of X, when already computed.
+        ``rules=False`` gives the regressors' raw predictions, without the thermodynamic rules
+        of :mod:`.window_rules`; with them, the interval bounds move with the means.
         """
-        result = {limit: model.predict_from_features(features) for limit, model in self.models_.items()}
-        if compositions is None or len(features) == 0:
+        check_is_fitted(self, "models_")
+        compositions = as_compositions(X)
+        result = {limit: model.predict_distribution(compositions, features) for limit, model in self.models_.items()}
+        if not rules or not compositions:
             return result
         reduction, oxidation = apply_window_rules(
             compositions, result["reduction_limit_V"]["mean"], result["oxidation_limit_V"]["mean"], self._predict_means
@@ -120,31 +141,19 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
         return result
 
     def _predict_means(self, compositions: list) -> tuple[np.ndarray, np.ndarray]:
-        features = CompositionFeaturizer(self.feature_sets).transform(compositions)
-        return tuple(self.models_[limit].predict_mean_from_features(features) for limit in LIMITS)
+        return tuple(self.models_[limit].predict_mean(compositions) for limit in LIMITS)
 
-    def domain_notes_from_features(self, features: np.ndarray, elements: list[set[str]],
-                                   predictions: dict[str, dict[str, np.ndarray]] | None = None) -> list[tuple[str, ...]]:
+    def domain_notes(self, X, features: np.ndarray | None = None,
+                     distribution: dict | None = None) -> list[tuple[str, ...]]:
         """Reasons each composition lies outside the training domain of either limit's model.
 
-        ``predictions``: the result of :meth:`predict_from_features` for these features, whose
-        domain distances are then reused.
+        ``distribution``: the result of :meth:`predict_distribution` for X, whose domain
+        distances are then reused.
         """
-        per_limit = [
-            model.domain_.notes(features, elements, None if predictions is None else predictions[limit]["distance"])
-            for limit, model in self.models_.items()
-        ]
-        return [tuple(dict.fromkeys(note for notes in row for note in notes)) for row in zip(*per_limit)]
-
-    def predict_distribution(self, X, rules: bool = True) -> dict[str, dict[str, np.ndarray]]:
-        """Per limit: mean, calibrated std, interval bounds, spread and domain distance (V).
-
-        ``rules=False`` gives the regressors' raw predictions, without the thermodynamic rules.
-        """
-        check_is_fitted(self, "models_")
         compositions = as_compositions(X)
-        features = CompositionFeaturizer(self.feature_sets).transform(compositions)
-        return self.predict_from_features(features, compositions if rules else None)
+        per_limit = [model.domain_notes(compositions, features, None if distribution is None else distribution[limit])
+                     for limit, model in self.models_.items()]
+        return [tuple(dict.fromkeys(note for notes in row for note in notes)) for row in zip(*per_limit)]
 
     @property
     def feature_sets(self) -> tuple[str, ...]:
@@ -158,10 +167,21 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def load(cls, folder: str | Path) -> "WindowRegressor":
+        """Load both limits, each of the class its manifest names (any registered family)."""
+        from predictor.estimators.registry import load_saved
+
         folder = Path(folder)
-        models = {limit: WindowLimitRegressor.load(folder / limit) for limit in LIMITS}
-        if len({m.feature_sets for m in models.values()}) != 1:
+        models = {limit: load_saved(folder / limit) for limit in LIMITS}
+        classes = {type(m) for m in models.values()}
+        if len(classes) != 1:
+            raise ModelLoadError(f"{folder}: the two limit models are of different classes "
+                                 f"({', '.join(sorted(c.__name__ for c in classes))})")
+        if len({tuple(m.feature_sets) for m in models.values()}) != 1:
             raise ModelLoadError(f"{folder}: the two limit models use different descriptor sets")
-        regressor = cls(limit_params=models[LIMITS[0]].get_params())
+        first = models[LIMITS[0]]
+        if isinstance(first, WindowLimitRegressor):
+            regressor = cls(limit_params=first.get_params())
+        else:
+            regressor = cls(estimator=clone(first))
         regressor.models_ = models
         return regressor

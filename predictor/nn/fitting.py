@@ -67,7 +67,10 @@ class RoostConfig:
 
     def architecture(self) -> dict:
         """The architecture fields only: two configs with equal architectures share weights."""
-        return {k: v for k, v in asdict(self).items() if k in ("fea_len", "n_graph", "n_heads", "hidden", "embedding")}
+        from predictor.nn.segments import FRACTION_WEIGHTING
+
+        fields_ = ("fea_len", "n_graph", "n_heads", "hidden", "embedding")
+        return {**{k: v for k, v in asdict(self).items() if k in fields_}, "fraction_weighting": FRACTION_WEIGHTING}
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
