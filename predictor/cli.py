@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from predictor import __version__
+from predictor.model_layout import MODEL_FAMILIES
 
 EXIT_OK, EXIT_NOTHING_PREDICTED, EXIT_USAGE = 0, 1, 2
 #: Ctrl-C (128 + SIGINT) and a closed output pipe such as ``| head`` (128 + SIGPIPE), as shells report them.
@@ -31,6 +32,9 @@ exit codes:
 class UsageError(Exception):
     """Bad arguments, input or output: reported as one line, exit code 2."""
 
+
+MODEL_FAMILY_HELP = ("predict both properties with this model family (default: the best per property in the "
+                     "family benchmark: gradient-boosted conductivity, graph-network windows)")
 
 def _read_formulas(args) -> list[str]:
     formulas = list(args.formulas)
@@ -137,7 +141,7 @@ def cmd_predict(args) -> int:
 
     columns = _selected_columns(args, COLUMNS)
     try:
-        predictor = Predictor.load(args.models)
+        predictor = Predictor.load(args.models, model_family=args.model_family)
         temperature_C = predictor.check_temperature(args.temperature_C)
     except (ModelLoadError, TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -215,7 +219,7 @@ def cmd_screen(args) -> int:
             _check_output(path)
     try:
         x = x_grid(args.x)
-        predictor = Predictor.load(args.models)
+        predictor = Predictor.load(args.models, model_family=args.model_family)
         table = screen(predictor, args.parent, args.site, args.dopant, x, compensation=args.compensation,
                        rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200,
                        temperature_C=args.temperature_C)
@@ -246,7 +250,7 @@ def cmd_arrhenius(args) -> int:
         _check_output(table_path)
     try:
         grid = temperature_grid(args.t_min_C, args.t_max_C, args.points)
-        predictor = Predictor.load(args.models)
+        predictor = Predictor.load(args.models, model_family=args.model_family)
         for temperature in grid:  # a clear error before any prediction (no activation-energy model)
             predictor.check_temperature(float(temperature))
         table = arrhenius_table(predictor, args.formulas, grid)
@@ -345,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", help="comma-separated columns to show (table, csv or json), e.g. "
                                      "formula,log10_sigma,log10_sigma_std")
     p.add_argument("--models", help="model folder (default: the shipped models/)")
+    p.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
     p.add_argument("--temperature-C", type=float, default=25.0,
                    help="temperature (°C) of the conductivity columns (default: 25); away from 25 °C the "
                         "room-temperature prediction is moved with the predicted activation energy")
@@ -370,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", help="plot file (default: the CSV name with .png)")
     s.add_argument("--no-plot", action="store_true", help="do not draw the plot")
     s.add_argument("--models", help="model folder (default: the shipped models/)")
+    s.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
     s.add_argument("--temperature-C", type=float, default=25.0,
                    help="temperature (°C) at which conductivity is predicted and ranked (default: 25)")
     s.set_defaults(func=cmd_screen)
@@ -386,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--t-max-C", type=float, default=100.0, help="highest temperature (°C, default: 100)")
     a.add_argument("--points", type=int, default=27, help="temperatures per curve (default: 27, plus 25 °C)")
     a.add_argument("--models", help="model folder (default: the shipped models/)")
+    a.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
     a.set_defaults(func=cmd_arrhenius)
 
     d = sub.add_parser("data", help="list the training-data sources: present or not, where, version, licence",

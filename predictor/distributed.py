@@ -28,19 +28,20 @@ from predictor.predictor import Predictor, empty_table
 
 
 @lru_cache(maxsize=4)
-def _predictor(models: str | None) -> Predictor:
-    return Predictor.load(models)
+def _predictor(models: str | None, model_family: str | None = None) -> Predictor:
+    return Predictor.load(models, model_family=model_family)
 
 
 def _predict_partition(partition: pd.DataFrame | pd.Series, column: str, models: str | None,
-                       temperature_C: float = 25.0) -> pd.DataFrame:
+                       temperature_C: float = 25.0, model_family: str | None = None) -> pd.DataFrame:
     formulas = partition if isinstance(partition, pd.Series) else partition[column]
-    table = _predictor(models).predict(formulas.tolist(), temperature_C=temperature_C)
+    table = _predictor(models, model_family).predict(formulas.tolist(), temperature_C=temperature_C)
     table.index = partition.index
     return table
 
 
-def predict_dask(formulas, column: str = "formula", models: str | None = None, temperature_C: float = 25.0):
+def predict_dask(formulas, column: str = "formula", models: str | None = None, temperature_C: float = 25.0,
+                 model_family: str | None = None):
     """Predict a Dask DataFrame (with a formula column) or Series of formulas, lazily.
 
     Parameters
@@ -53,6 +54,9 @@ def predict_dask(formulas, column: str = "formula", models: str | None = None, t
     temperature_C : float, default=25
         Temperature (°C) of the conductivity columns (see :meth:`Predictor.predict`); checked
         here, before any work is sent to the cluster.
+    model_family : str, optional
+        Model family of both properties (see :meth:`Predictor.load`); default: the folder's
+        default per property.
 
     Returns
     -------
@@ -69,5 +73,10 @@ def predict_dask(formulas, column: str = "formula", models: str | None = None, t
         raise TypeError(f"expected a Dask DataFrame or Series of formulas, got {type(formulas).__name__}")
     from predictor.temperature import check_temperature_C
 
+    from predictor.model_layout import MODEL_FAMILIES
+
     temperature_C = check_temperature_C(temperature_C)
-    return formulas.map_partitions(_predict_partition, column, models, temperature_C, meta=empty_table())
+    if model_family is not None and model_family not in MODEL_FAMILIES:
+        raise ValueError(f"model_family={model_family!r} is not one of {', '.join(MODEL_FAMILIES)}")
+    return formulas.map_partitions(_predict_partition, column, models, temperature_C, model_family,
+                                   meta=empty_table())

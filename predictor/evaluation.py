@@ -84,7 +84,8 @@ def obelix_split(table: pd.DataFrame, extra_sources: bool = True) -> tuple[pd.Da
     return train, test
 
 
-def _censor_bounds(table: pd.DataFrame) -> np.ndarray:
+def detection_bounds(table: pd.DataFrame) -> np.ndarray:
+    """log10 of the detection bound (S/cm) of each censored label ("below 1e-10 S/cm"), NaN for ordinary labels."""
     if "censor_bound_log10" not in table:
         return np.full(len(table), np.nan)
     return table["censor_bound_log10"].to_numpy(dtype=float)
@@ -92,7 +93,7 @@ def _censor_bounds(table: pd.DataFrame) -> np.ndarray:
 
 def _score(model, test: pd.DataFrame, y_test: np.ndarray) -> tuple[dict, dict]:
     prediction = model.predict_distribution(test["formula"].tolist())
-    metrics = regression_metrics(y_test, prediction["mean"], prediction["lo"], prediction["hi"], _censor_bounds(test))
+    metrics = regression_metrics(y_test, prediction["mean"], prediction["lo"], prediction["hi"], detection_bounds(test))
     return prediction, metrics
 
 
@@ -155,7 +156,7 @@ def evaluate_grouped_cv(
             log.info("  fold %d/%d: MAE %.3f, coverage %.2f", k, n_splits, metrics["mae"], metrics.get("coverage90", np.nan))
     halide = (table["anion_family"] != "non-halide").to_numpy()
     result = {
-        "all": regression_metrics(y, mean, lo, hi, _censor_bounds(table)),
+        "all": regression_metrics(y, mean, lo, hi, detection_bounds(table)),
         "per_fold": per_fold,
         "predictions": pd.DataFrame(
             {"formula": table["formula"].to_numpy(), "source": table["source"].to_numpy(), "observed": y,
@@ -164,7 +165,7 @@ def evaluate_grouped_cv(
     }
     if halide.sum() > 2:
         result["halides"] = regression_metrics(
-            y[halide], mean[halide], lo[halide], hi[halide], _censor_bounds(table)[halide]
+            y[halide], mean[halide], lo[halide], hi[halide], detection_bounds(table)[halide]
         )
     return result
 
@@ -205,5 +206,6 @@ def evaluate_window_cv(make_model: Callable, table: pd.DataFrame, n_splits: int 
         report[limit]["without_rules"] = {name: regression_metrics(y[mask], p["raw"][mask]) for name, mask in masks}
         frame[limit] = y
         frame[f"{limit}_predicted"] = p["mean"]
+        frame[f"{limit}_lo90"], frame[f"{limit}_hi90"] = p["lo"], p["hi"]
     report["predictions"] = frame
     return report

@@ -110,6 +110,33 @@ room-temperature log10 sigma and Ea errors of {correlation}. Most labels were me
 """
 
 
+def graph_family_section(report: dict) -> str:
+    """The graph-network family: what it is, its out-of-fold metrics and the default family of each property."""
+    family = report.get("graph_family")
+    if not family:
+        return ""
+    rows = [f"| {name} | {m['n']} | {m['mae']:.3f} | {m['spearman']:.3f} |"
+            for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V") if (m := family.get(name))]
+    defaults = report["config"].get("default_families", {})
+    default_text = ", ".join(f"{part}: {name}" for part, name in defaults.items())
+    return f"""
+## Graph-network family
+`families/graph-network/`: deep ensembles of Roost composition networks (descriptor pretrained on
+Materials Project formation energies, `pretrained/`), one for conductivity and one per window
+limit; each member is trained without one grouped fold by chemical system, and those out-of-fold
+predictions calibrate the uncertainty (with the distance to the training data in the same
+descriptor space as the gradient-boosted models). Parameters: `{report['config'].get('graph_params')}`.
+Held-out: {family.get('split', 'out-of-fold')}; MAE in the target's unit.
+
+| target | n | MAE | Spearman |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Default family per property (`families.json`; `Predictor.load(model_family=...)` or
+`--model-family` chooses another): {default_text}.
+"""
+
+
 def write_model_card(folder: Path, report: dict) -> Path:
     data, versions = report["data"], report["versions"]
     per_source = ", ".join(f"{k} {v}" for k, v in data["rows_per_source"].items())
@@ -169,11 +196,12 @@ to. The trees alone are step functions of composition (a trace dopant can jump t
 difference is what continuity costs on unseen chemical systems.
 
 {smoothing_cost_table(report)}
-{activation_section(report)}
+{activation_section(report)}{graph_family_section(report)}
 ## Files
 `conductivity/`, `windows/reduction_limit_V/`, `windows/oxidation_limit_V/`, `activation/Ea_eV/`: LightGBM text
 models, `domain.npz` (no pickles), `estimator.json`, and `manifest.json` with SHA-256 hashes
-checked on load. `metrics.json`: this report as data. `grouped_cv_predictions.csv` and
+checked on load. `families/graph-network/`: the graph-network family (PyTorch state_dicts,
+loaded with `weights_only=True`), `families.json` the default family per property. `metrics.json`: this report as data. `grouped_cv_predictions.csv` and
 `window_cv_predictions.csv` (written by training, not committed: they hold third-party labels):
 out-of-fold predictions.
 

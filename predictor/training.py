@@ -29,8 +29,10 @@ from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, eva
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
-from predictor.model_layout import (CONDUCTIVITY_DIR, GROUPED_CV_PREDICTIONS_FILE, KEPT_FOLDERS, MEASURED_DIR,
-                                     METRICS_FILE, MODEL_FOLDER_ENTRIES, WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR)
+from predictor.model_layout import (CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, GRAPH_NETWORK,
+                                     GROUPED_CV_PREDICTIONS_FILE, KEPT_FOLDERS, MEASURED_DIR, METRICS_FILE,
+                                     MODEL_FOLDER_ENTRIES, PRETRAINED_DIR, WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR,
+                                     family_part)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,18 @@ class TrainConfig:
         230 labels: MAE 0.101 eV, against 0.109 eV with the window models' 400 rounds at 0.05).
     activation_papers : bool, default=True
         Also evaluate the Ea model by leaving each paper out (one fit per paper).
+    graph_family : bool, default=True
+        Also train the graph-network family (conductivity and both window limits) into
+        ``families/graph-network/``; its out-of-fold metrics go into the report.
+    graph_params : dict
+        Keyword arguments of the graph-network regressors
+        (:class:`predictor.estimators.graph.GraphRegressor`); ``pretrained`` defaults to the
+        weights in the model folder's ``pretrained/`` when present.
+    default_families : dict
+        The family each property is predicted with by default (``families.json``): the best
+        by held-out MAE in the family benchmark (``benchmarks/model_families.py``, grouped
+        5-fold CV by chemical system): gradient-boosted for conductivity, graph network for
+        both window limits.
     """
 
     sources: tuple[str, ...] = SOURCES
@@ -86,25 +100,41 @@ class TrainConfig:
                                  "num_leaves": 15, "min_child_samples": 5, "n_jobs": -1}
     )
     activation_papers: bool = True
+    graph_family: bool = True
+    graph_params: dict = field(default_factory=lambda: {"random_state": 0, "n_jobs": -1})
+    default_families: dict = field(default_factory=lambda: {"conductivity": GRADIENT_BOOSTED, "windows": GRAPH_NETWORK})
 
     @classmethod
     def quick(cls, **overrides) -> "TrainConfig":
         """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
         small = {"n_members": 2, "n_estimators": 60, "smooth_epochs": 10, "random_state": 0}
         quick_evaluation = {"cv_folds": 3, "obelix_split": False, "activation_papers": False}  # held-out metrics in little time
+        small_graph = {"n_members": 2, "epochs": 2, "random_state": 0}
         return cls(**{"model_params": dict(small), "window_params": dict(small), "activation_params": dict(small),
-                      **quick_evaluation, **overrides})
+                      "graph_params": small_graph, **quick_evaluation, **overrides})
 
     def with_seed(self, seed: int) -> "TrainConfig":
         """The same configuration with ``random_state=seed`` in every model's parameters."""
         return replace(self, **{name: {**getattr(self, name), "random_state": int(seed)}
-                                for name in ("model_params", "window_params", "activation_params")})
+                                for name in ("model_params", "window_params", "activation_params", "graph_params")})
 
     def make_model(self) -> ConductivityRegressor:
         return ConductivityRegressor(**self.model_params)
 
     def make_window_model(self) -> WindowRegressor:
         return WindowRegressor(limit_params=dict(self.window_params))
+
+    def make_graph_model(self, pretrained: str | Path | None = None):
+        """The graph-network conductivity regressor (``pretrained``: descriptor weights, unless set in graph_params)."""
+        from predictor.estimators.graph import GraphConductivityRegressor
+
+        return GraphConductivityRegressor(**{"pretrained": pretrained, **self.graph_params})
+
+    def make_graph_window_model(self, pretrained: str | Path | None = None) -> WindowRegressor:
+        """The graph-network window model: one :class:`GraphWindowLimitRegressor` per limit."""
+        from predictor.estimators.graph import GraphWindowLimitRegressor
+
+        return WindowRegressor(estimator=GraphWindowLimitRegressor(**{"pretrained": pretrained, **self.graph_params}))
 
     def make_activation_model(self):
         from predictor.estimators.activation_energy import ActivationEnergyRegressor
@@ -233,7 +263,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        report = _train_into(staging, config, data, summary, progress)
+        report = _train_into(staging, config, data, summary, progress, pretrained_weights(target))
         from predictor.model_card import write_model_card
         from predictor.tracking import save_pyfunc_model
 
@@ -259,8 +289,17 @@ def log_run(report: dict, folder: Path) -> str | None:
     return log_training_run(report, folder, model.feature_importances(), model.feature_labels_)
 
 
-def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool) -> dict:
-    """Evaluate and fit both models, writing them and ``metrics.json`` into ``output_dir``."""
+def pretrained_weights(folder: Path) -> Path | None:
+    """The pretrained graph-network weights of a model folder, or None when it has none."""
+    from predictor.nn.pretrain import WEIGHTS
+
+    path = Path(folder) / PRETRAINED_DIR / WEIGHTS
+    return path if path.is_file() else None
+
+
+def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool,
+                pretrained: Path | None = None) -> dict:
+    """Evaluate and fit every model, writing them and ``metrics.json`` into ``output_dir``."""
     table = data.table
     report = {
         "date": _dt.date.today().isoformat(),
@@ -301,6 +340,9 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     from predictor.activation_training import train_activation
 
     train_activation(config, output_dir, report, model, table, progress)
+    if config.graph_family:
+        train_graph_family(config, output_dir, report, table, labels, pretrained, progress)
+    write_default_families(config, output_dir)
     (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -342,3 +384,56 @@ def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress:
     model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
     report.setdefault("smoothing_cost", {}).update({limit: smoothing_cost(m) for limit, m in model.models_.items()})
     model.save(output_dir / WINDOWS_DIR)
+
+
+def out_of_fold_metrics(y: np.ndarray, residuals: np.ndarray) -> dict:
+    """MAE and Spearman correlation of out-of-fold predictions (target unit)."""
+    from scipy.stats import spearmanr
+
+    predicted = y - residuals
+    return {"n": int(len(y)), "mae": float(np.mean(np.abs(residuals))),
+            "spearman": float(spearmanr(y, predicted).statistic)}
+
+
+def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, table: pd.DataFrame,
+                       labels: np.ndarray, pretrained: Path | None = None, progress: bool = True) -> None:
+    """Fit the graph-network conductivity and window models into ``families/graph-network/``.
+
+    Their held-out metrics (the out-of-fold predictions of the members' grouped folds by
+    chemical system, which also calibrate them) go into ``report["graph_family"]``.
+    """
+    if progress:
+        log.info("graph-network family: conductivity on %d labels%s ...", len(table),
+                 " (pretrained descriptor)" if pretrained else "")
+    model = config.make_graph_model(pretrained).set_params(progress=progress)
+    model.fit(table["formula"].tolist(), labels, groups=table["group"])
+    model.save(output_dir / family_part(GRAPH_NETWORK, CONDUCTIVITY_DIR))
+    family = {"split": "out-of-fold predictions of the members' grouped folds by chemical system"}
+    if getattr(model, "oof_residuals_", None) is not None:
+        family["log10_sigma"] = out_of_fold_metrics(np.asarray(labels, dtype=float), model.oof_residuals_)
+    window_labels = load_window_labels()
+    if progress:
+        log.info("graph-network family: window limits on %d labels ...", len(window_labels))
+    windows = config.make_graph_window_model(pretrained)
+    windows.fit(window_labels["formula"].tolist(), window_labels[["reduction_limit_V", "oxidation_limit_V"]],
+                groups=window_labels["group"])
+    for limit, limit_model in windows.models_.items():
+        if getattr(limit_model, "oof_residuals_", None) is not None:
+            family[limit] = out_of_fold_metrics(window_labels[limit].to_numpy(float), limit_model.oof_residuals_)
+    windows.save(output_dir / family_part(GRAPH_NETWORK, WINDOWS_DIR))
+    report["graph_family"] = family
+    if progress:
+        for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V"):
+            if name in family:
+                log.info("  graph network %s: out-of-fold MAE %.3f (n=%d)", name, family[name]["mae"], family[name]["n"])
+
+
+def write_default_families(config: TrainConfig, output_dir: Path) -> None:
+    """Write ``families.json``: the family each property is predicted with by default."""
+    families = dict(config.default_families)
+    if not config.graph_family:
+        families = {part: GRADIENT_BOOSTED for part in families}
+    document = {"default": families,
+                "reason": "best held-out MAE per property in benchmarks/results/model_families.json "
+                          "(grouped 5-fold CV by chemical system)"}
+    (Path(output_dir) / FAMILIES_FILE).write_text(json.dumps(document, indent=1) + "\n")

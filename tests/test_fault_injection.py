@@ -457,7 +457,7 @@ def pyfunc_model(tiny_predictor):
     from predictor.serving import PredictorModel
 
     model = PredictorModel()
-    model.predictor = tiny_predictor
+    model.folder, model.predictors = None, {"default": tiny_predictor}
     return model
 
 
@@ -482,7 +482,7 @@ def test_request_larger_than_the_limit_is_refused_before_predicting(pyfunc_model
 
     from predictor.serving import MAX_RECORDS
 
-    monkeypatch.setattr(pyfunc_model.predictor, "predict", lambda *a, **k: pytest.fail("predicted anyway"))
+    monkeypatch.setattr(pyfunc_model.predictors["default"], "predict", lambda *a, **k: pytest.fail("predicted anyway"))
     with pytest.raises(MlflowException, match=f"{MAX_RECORDS + 1} records in one request, at most {MAX_RECORDS}"):
         pyfunc_model.predict(None, pd.DataFrame({"formula": ["LiCl"] * (MAX_RECORDS + 1)}))
 
@@ -507,7 +507,7 @@ def test_unexpected_failure_is_reported_without_internals(pyfunc_model, monkeypa
     def crash(*args, **kwargs):
         raise RuntimeError(f"boom in {REPO_ROOT}/predictor/secret.py")
 
-    monkeypatch.setattr(pyfunc_model.predictor, "predict", crash)
+    monkeypatch.setattr(pyfunc_model.predictors["default"], "predict", crash)
     with pytest.raises(MlflowException) as info:
         pyfunc_model.predict(None, pd.DataFrame({"formula": ["LiCl"]}))
     body = info.value.serialize_as_json()
