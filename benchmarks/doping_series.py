@@ -7,7 +7,12 @@ reference, measured in the same run on the same folds, is matminer's Magpie desc
 random forest (the descriptors computed by :class:`predictor.featurizers.MagpieFeaturizer`,
 identical to matminer's to 1e-9, as the tests check).
 
-    python benchmarks/doping_series.py [--jobs 2] [--models shipped reference]
+    python benchmarks/doping_series.py [--jobs 2] [--models shipped graph reference]
+
+``graph`` is the graph-network family (shipped settings, pretrained descriptor); with both
+``shipped`` and ``graph`` in the results, ``average`` (the mean of their predictions, the
+family average of ``benchmarks/model_families.py``) is scored too. A run of some models keeps
+the saved results of the others.
 
 Writes ``benchmarks/results/doping_series.json`` (medians, per-paper tables, settings, date)
 and ``benchmarks/results/doping_series_predictions.csv``. Needs the third-party data directory
@@ -32,8 +37,9 @@ from sklearn.ensemble import RandomForestRegressor
 
 from predictor.featurizers import MagpieFeaturizer
 from predictor.loaders.combined import load_conductivity_data
-from predictor.series_evaluation import doping_series, evaluate_leave_one_paper_out
-from predictor.training import TrainConfig
+from predictor.paths import models_dir
+from predictor.series_evaluation import doping_series, evaluate_leave_one_paper_out, series_metrics
+from predictor.training import TrainConfig, pretrained_weights
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -58,14 +64,35 @@ def shipped_model():
     return TrainConfig().make_model().set_params(calibration_folds=0, n_jobs=1)
 
 
-MODELS = {"shipped": shipped_model, "reference": MagpieRandomForest}
-NAMES = {"shipped": "predictor (gradient-boosted, shipped settings)", "reference": "matminer Magpie + random forest"}
+def graph_model():
+    """The graph-network family's conductivity settings, one process, without the (mean-neutral) calibration."""
+    return TrainConfig().make_graph_model(pretrained_weights(models_dir())).set_params(calibrate=False, n_jobs=1)
+
+
+MODELS = {"shipped": shipped_model, "graph": graph_model, "reference": MagpieRandomForest}
+NAMES = {"shipped": "predictor (gradient-boosted, shipped settings)", "graph": "predictor (graph network, shipped settings)",
+         "average": "predictor (mean of gradient-boosted and graph network)",
+         "reference": "matminer Magpie + random forest"}
+
+
+def average_result(predictions: pd.DataFrame) -> dict:
+    """Scores of the mean of the gradient-boosted and graph-network predictions, per paper."""
+    both = predictions[predictions["model"].isin(["shipped", "graph"])]
+    mean = both.groupby(["paper", "formula"], sort=False).agg(
+        {**{c: "first" for c in both.columns if c not in ("paper", "formula", "predicted", "model")},
+         "predicted": "mean"}).reset_index()
+    rows = [{"paper": paper, **series_metrics(part["log10_sigma"].to_numpy(), part["predicted"].to_numpy())}
+            for paper, part in mean.groupby("paper", sort=False)]
+    per_paper = pd.DataFrame(rows)
+    return {"model": NAMES["average"], "median_spearman": float(per_paper["spearman"].median()),
+            "median_mae": float(per_paper["mae"].median()), "per_paper": per_paper.round(4).to_dict(orient="records")}, \
+        mean.assign(model="average")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="papers fitted at a time, one process each")
-    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["shipped", "reference"])
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["shipped", "graph", "reference"])
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -87,6 +114,19 @@ def main() -> None:
               f"median within-paper MAE {result['median_mae']:.2f} log10(S/cm)")
         shown = per_paper.assign(paper=per_paper["paper"].str.slice(0, 48))
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    saved = RESULTS / "doping_series.json"
+    if saved.is_file() and (RESULTS / "doping_series_predictions.csv").is_file():  # keep the other models' results
+        previous = json.loads(saved.read_text())["results"]
+        old = pd.read_csv(RESULTS / "doping_series_predictions.csv")
+        for name, result in previous.items():
+            if name not in results and name != "average":
+                results[name] = result
+                predictions.append(old[old["model"] == name])
+    if {"shipped", "graph"} <= set(results):
+        results["average"], averaged = average_result(pd.concat(predictions))
+        predictions = [p for p in predictions if not (p["model"] == "average").all()] + [averaged]
+        print(f"\n{NAMES['average']}: median within-paper Spearman {results['average']['median_spearman']:.2f}, "
+              f"median within-paper MAE {results['average']['median_mae']:.2f} log10(S/cm)")
     if {"shipped", "reference"} <= set(results):
         a, b = results["shipped"], results["reference"]
         print(f"\nshipped vs reference: Spearman {a['median_spearman']:.2f} vs {b['median_spearman']:.2f}, "

@@ -36,8 +36,13 @@ FAMILIES_FILE = "families.json"
 
 GRADIENT_BOOSTED = "gradient-boosted"
 GRAPH_NETWORK = "graph-network"
-#: The model families a model folder may hold; the gradient-boosted one at the top level.
-MODEL_FAMILIES = (GRADIENT_BOOSTED, GRAPH_NETWORK)
+AVERAGE = "average"
+#: The model families a model folder stores; the gradient-boosted one at the top level.
+STORED_FAMILIES = (GRADIENT_BOOSTED, GRAPH_NETWORK)
+#: Families made of stored ones, nothing stored of their own: the mean of their predictions.
+AVERAGED_FAMILIES = {AVERAGE: (GRADIENT_BOOSTED, GRAPH_NETWORK)}
+#: Every family a predictor can be loaded with.
+MODEL_FAMILIES = (*STORED_FAMILIES, *AVERAGED_FAMILIES)
 #: The properties whose model family can be chosen (``Predictor.load(model_family=...)``).
 PROPERTY_PARTS = (CONDUCTIVITY_DIR, WINDOWS_DIR)
 

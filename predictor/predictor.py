@@ -21,8 +21,9 @@ from predictor.estimators.registry import load_saved
 from predictor.estimators.window import WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
 from predictor.measured import MeasuredValues
-from predictor.model_layout import (ACTIVATION_DIR, CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, MEASURED_DIR,
-                                     MODEL_FAMILIES, PROPERTY_PARTS, WINDOWS_DIR, family_part)
+from predictor.model_layout import (ACTIVATION_DIR, AVERAGED_FAMILIES, CONDUCTIVITY_DIR, FAMILIES_FILE,
+                                     GRADIENT_BOOSTED, MEASURED_DIR, MODEL_FAMILIES, PROPERTY_PARTS, STORED_FAMILIES,
+                                     WINDOWS_DIR, family_part)
 from predictor.paths import models_dir
 from predictor.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
 
@@ -120,10 +121,42 @@ def default_families(folder: str | Path) -> dict[str, str]:
 
 
 def available_families(folder: str | Path) -> list[str]:
-    """The model families a model folder holds for both properties."""
+    """The model families a model folder holds for both properties (an average when it holds its members)."""
     folder = Path(folder)
-    return [family for family in MODEL_FAMILIES
-            if all((folder / family_part(family, part)).is_dir() for part in PROPERTY_PARTS)]
+    stored = [family for family in STORED_FAMILIES
+              if all((folder / family_part(family, part)).is_dir() for part in PROPERTY_PARTS)]
+    return stored + [family for family, members in AVERAGED_FAMILIES.items() if set(members) <= set(stored)]
+
+
+def load_property_model(folder: Path, family: str, part: str):
+    """The ``part`` model ("conductivity" or "windows") of ``family`` in a model folder, calibrated.
+
+    Raises
+    ------
+    ModelLoadError
+        When the folder has no such model, or it cannot be loaded, or it has no calibrated uncertainty.
+    """
+    if family in AVERAGED_FAMILIES:
+        from predictor.estimators.family_average import FamilyAverage
+
+        members = [load_property_model(folder, member, part) for member in AVERAGED_FAMILIES[family]]
+        if part == CONDUCTIVITY_DIR:
+            return FamilyAverage(members)
+        windows = WindowRegressor()
+        windows.models_ = {limit: FamilyAverage([m.models_[limit] for m in members]) for limit in members[0].models_}
+        return windows
+    where = folder / family_part(family, part)
+    if not where.is_dir():
+        available = ", ".join(available_families(folder)) or "none"
+        raise ModelLoadError(f"{folder} has no {family} {part} model ({where} is missing; families with both "
+                             f"properties here: {available}); retrain with `predictor train`")
+    model = load_saved(where) if part == CONDUCTIVITY_DIR else load_estimator(WindowRegressor, where)
+    checked = {"": model} if part == CONDUCTIVITY_DIR else {f"/{k}": m for k, m in model.models_.items()}
+    for name, part_model in checked.items():
+        if getattr(part_model, "calibration_", None) is None:
+            raise ModelLoadError(f"{where}{name}/estimator.json has no uncertainty calibration; the predictor "
+                                 "reports calibrated uncertainties only: retrain with `predictor train`")
+    return model
 
 
 class Descriptors:
@@ -182,10 +215,11 @@ class Predictor:
         ----------
         path : str or Path, optional
             A model folder (written by ``predictor train``).
-        model_family : {"gradient-boosted", "graph-network"}, optional
-            Predict both properties with this model family; default: the family the folder's
-            ``families.json`` names for each property (the best one in the family benchmark of
-            the README: gradient-boosted conductivity, graph-network windows for the shipped models).
+        model_family : {"gradient-boosted", "graph-network", "average"}, optional
+            Predict both properties with this model family ("average": the mean of the other
+            two, :mod:`predictor.estimators.family_average`); default: the family the folder's
+            ``families.json`` names for each property (the best by held-out MAE in the family
+            benchmark of the README).
 
         Raises
         ------
@@ -201,22 +235,8 @@ class Predictor:
         if not folder.is_dir():
             raise ModelLoadError(f"model folder {folder} does not exist; run `predictor train` or pass the path")
         families = default_families(folder) if model_family is None else dict.fromkeys(PROPERTY_PARTS, model_family)
-        parts = {}
-        for part, family in families.items():
-            where = folder / family_part(family, part)
-            if not where.is_dir():
-                available = ", ".join(available_families(folder)) or "none"
-                raise ModelLoadError(f"{folder} has no {family} {part} model ({where} is missing; families with "
-                                     f"both properties here: {available}); retrain with `predictor train`")
-            parts[part] = (load_saved(where) if part == CONDUCTIVITY_DIR
-                           else load_estimator(WindowRegressor, where))
-        conductivity, windows = parts[CONDUCTIVITY_DIR], parts[WINDOWS_DIR]
-        checked = {family_part(families[CONDUCTIVITY_DIR], CONDUCTIVITY_DIR): conductivity,
-                   **{f"{family_part(families[WINDOWS_DIR], WINDOWS_DIR)}/{k}": m for k, m in windows.models_.items()}}
-        for part, model in checked.items():
-            if getattr(model, "calibration_", None) is None:
-                raise ModelLoadError(f"{folder / part}/estimator.json has no uncertainty calibration; the predictor "
-                                     "reports calibrated uncertainties only: retrain with `predictor train`")
+        conductivity = load_property_model(folder, families[CONDUCTIVITY_DIR], CONDUCTIVITY_DIR)
+        windows = load_property_model(folder, families[WINDOWS_DIR], WINDOWS_DIR)
         if not (folder / MEASURED_DIR).is_dir():
             raise ModelLoadError(f"{folder / MEASURED_DIR} is missing (the training labels reported beside "
                                  "predictions); retrain with `predictor train`")

@@ -40,6 +40,17 @@ def predictor():
     return Predictor.load()
 
 
+@pytest.fixture(scope="module")
+def graph_predictor():
+    return Predictor.load(model_family="graph-network")
+
+
+@pytest.fixture(scope="module", params=["gradient-boosted", "graph-network"])
+def family_predictor(request):
+    """The shipped models of each family (both properties by that family)."""
+    return Predictor.load(model_family=request.param)
+
+
 def _parents() -> list[str]:
     """Halides of the curated training data with a carrier and a framework cation."""
     parents = []
@@ -105,6 +116,15 @@ def test_trace_cation_dopant_barely_moves_the_predictions(predictor, parent, dop
         _assert_trace_dopant_barely_moves(predictor, parent, doped)
 
 
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parent=st.sampled_from(PARENTS), dopant=st.sampled_from(CATION_DOPANTS))
+@pytest.mark.slow
+def test_graph_network_family_moves_continuously_with_a_trace_dopant(graph_predictor, parent, dopant):
+    doped = substitute(parent, dopant, "cation")
+    if doped is not None:
+        _assert_trace_dopant_barely_moves(graph_predictor, parent, doped)
+
+
 @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parent=st.sampled_from(PARENTS), dopant=st.sampled_from(sorted(ANION_DOPANTS)))
 @pytest.mark.slow
@@ -130,14 +150,14 @@ def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent
     ("Na3YCl6", "Na3Y0.999Bi0.001Cl6"), ("Li3InCl6", "Li2.999In0.999Zr0.001Cl6"), ("Li3YCl6", "Li3YCl5.99Br0.01"),
     ("Li3ErCl6", "Li3Er0.999Bi0.001Cl6"), ("Li3ScCl6", "Li2.998Sc0.999Nb0.001Cl6"),
 ])
-def test_the_trace_dopants_of_the_issue(predictor, parent, doped):
-    _assert_trace_dopant_barely_moves(predictor, parent, doped)
+def test_the_trace_dopants_of_the_issue(family_predictor, parent, doped):
+    _assert_trace_dopant_barely_moves(family_predictor, parent, doped)
 
 
-def test_screening_curve_has_no_step_at_its_first_point(predictor):
+def test_screening_curve_has_no_step_at_its_first_point(family_predictor):
     from predictor.screening import screen, x_grid
 
-    table = screen(predictor, "Li2ZrCl6", "Zr", ["Nb"], x_grid("0:0.5:0.01"))
+    table = screen(family_predictor, "Li2ZrCl6", "Zr", ["Nb"], x_grid("0:0.5:0.01"))
     series = table[table["error"] == ""].sort_values("x")
     steps = np.abs(np.diff(series["log10_sigma"].to_numpy()))
     # the first step (x = 0 -> 0.01) is no larger than the typical step along the curve
@@ -150,10 +170,10 @@ def test_screening_curve_has_no_step_at_its_first_point(predictor):
 CARRIER_HALIDES = ["LiF", "LiCl", "LiBr", "LiI", "NaF", "NaCl", "NaBr", "NaI", "LiCl0.5Br0.5", "NaCl0.7I0.3"]
 
 
-def test_binary_halides_of_the_carrier_are_stable_against_the_metal(predictor):
-    table = predictor.predict(CARRIER_HALIDES)
+def test_binary_halides_of_the_carrier_are_stable_against_the_metal(family_predictor):
+    table = family_predictor.predict(CARRIER_HALIDES)
     assert (table["reduction_limit_V"] == 0).all(), table[["formula", "reduction_limit_V"]]
-    assert (predictor.predict(["Li3YCl6", "Li7La3Zr2O12", "Li3InCl6"])["reduction_limit_V"] >= 0).all()
+    assert (family_predictor.predict(["Li3YCl6", "Li7La3Zr2O12", "Li3InCl6"])["reduction_limit_V"] >= 0).all()
 
 
 FRAMEWORKS = ["Li3Y{X}6", "Li3In{X}6", "Li3Sc{X}6", "Li3Er{X}6", "Li2Zr{X}6", "Na3Y{X}6", "Na2Zr{X}6", "Li{X}",
@@ -161,8 +181,8 @@ FRAMEWORKS = ["Li3Y{X}6", "Li3In{X}6", "Li3Sc{X}6", "Li3Er{X}6", "Li2Zr{X}6", "N
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_oxidation_limit_falls_from_fluoride_to_iodide(predictor, framework):
-    table = predictor.predict([framework.format(X=x) for x in ("F", "Cl", "Br", "I")])
+def test_oxidation_limit_falls_from_fluoride_to_iodide(family_predictor, framework):
+    table = family_predictor.predict([framework.format(X=x) for x in ("F", "Cl", "Br", "I")])
     limits = table["oxidation_limit_V"].to_numpy()
     assert np.all(np.diff(limits) <= 1e-9), dict(zip(table["formula"], limits))
 
@@ -183,8 +203,8 @@ SOLID_SOLUTIONS = [  # composition, its end members
 
 
 @pytest.mark.parametrize("mixture, members", SOLID_SOLUTIONS)
-def test_mixtures_lie_between_their_end_members(predictor, mixture, members):
-    table = predictor.predict([mixture, *members])
+def test_mixtures_lie_between_their_end_members(family_predictor, mixture, members):
+    table = family_predictor.predict([mixture, *members])
     mix, ends = table.iloc[0], table.iloc[1:]
     assert mix["oxidation_limit_V"] >= ends["oxidation_limit_V"].min() - 1e-9
     assert mix["oxidation_limit_V"] <= ends["oxidation_limit_V"].max() + 1e-9

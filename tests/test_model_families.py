@@ -72,11 +72,22 @@ def test_graph_family_predicts_both_properties_with_uncertainty(two_families):
     assert table.iloc[2]["error"]
 
 
+def test_average_family_is_the_mean_of_the_other_two(two_families):
+    formulas = ["Li3YCl6", "Li2.5Y0.5Zr0.5Cl6", "Na3InCl6"]
+    gbm, graph, average = (Predictor.load(two_families, model_family=f).predict(formulas)
+                           for f in ("gradient-boosted", "graph-network", "average"))
+    assert average["conductivity_model"].tolist() == ["average"] * 3 and average["window_model"].tolist() == ["average"] * 3
+    for column in ("log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90"):
+        assert np.allclose(average[column], (gbm[column] + graph[column]) / 2), column
+    # the window rules apply to the averaged limits: mixtures between their end members still hold
+    assert np.isfinite(average[["reduction_limit_V", "oxidation_limit_V"]].to_numpy()).all()
+
+
 def test_default_family_per_property_comes_from_the_folder(two_families):
     assert default_families(two_families) == {"conductivity": "gradient-boosted", "windows": "graph-network"}
     table = Predictor.load(two_families).predict(["Li3YCl6"])
     assert table[["conductivity_model", "window_model"]].iloc[0].tolist() == ["gradient-boosted", "graph-network"]
-    assert available_families(two_families) == ["gradient-boosted", "graph-network"]
+    assert available_families(two_families) == ["gradient-boosted", "graph-network", "average"]
 
 
 def test_missing_or_unknown_family_is_a_clear_error(two_families, tmp_path):
