@@ -75,6 +75,71 @@ def calibrated_distribution(calibration, mean: np.ndarray, spread: np.ndarray,
             "distance": distance}
 
 
+ESTIMATOR_FILE = "estimator.json"
+DOMAIN_FILE = "domain.npz"
+
+
+def save_estimator_files(model, folder: Path, kind: str, files: list[str], params: dict | None = None,
+                         **settings) -> Path:
+    """Write what every saved property model has beside its own files, then the manifest.
+
+    ``domain.npz`` (its :class:`~predictor.domain.ApplicabilityDomain`), ``estimator.json``
+    (class, parameters, calibration, training target range and the descriptor labels, plus
+    ``settings``; ``params`` replaces ``model.get_params()``) and ``manifest.json`` listing ``files`` (the model's own, already written)
+    and these, with the class and target named (:mod:`.registry` loads by that name).
+    """
+    import json
+
+    from predictor.artifacts import write_manifest
+    from predictor.featurizers import CompositionFeaturizer
+
+    folder = Path(folder)
+    np.savez_compressed(folder / DOMAIN_FILE, **model.domain_.to_arrays())
+    document = {
+        "class": type(model).__name__,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in (params or model.get_params()).items()},
+        "calibration": model.calibration_.to_dict() if model.calibration_ else None,
+        "train_y_range": list(model.train_y_range_),
+        "feature_labels": CompositionFeaturizer(tuple(model.feature_sets)).feature_labels(),
+        **settings,
+    }
+    (folder / ESTIMATOR_FILE).write_text(json.dumps(document, indent=1) + "\n")
+    write_manifest(folder, kind, [*files, DOMAIN_FILE, ESTIMATOR_FILE], estimator=type(model).__name__,
+                   target=model.target_name)
+    return folder
+
+
+def load_estimator_files(cls, folder: Path, kind: str):
+    """A model of class ``cls`` with what :func:`save_estimator_files` wrote; its manifest and settings.
+
+    The manifest is verified (hashes, versions), the descriptor labels must be those this
+    version computes; ``domain_``, ``calibration_``, ``train_y_range_`` and ``manifest_`` are set.
+
+    Raises
+    ------
+    ModelLoadError
+    """
+    from predictor.artifacts import read_estimator_settings
+    from predictor.domain import ApplicabilityDomain
+    from predictor.errors import ModelLoadError
+    from predictor.estimators.calibration import UncertaintyCalibration
+    from predictor.featurizers import CompositionFeaturizer
+
+    folder = Path(folder)
+    manifest, settings = read_estimator_settings(folder, kind, cls.__name__)
+    model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["params"].items()})
+    if settings.get("feature_labels") != CompositionFeaturizer(tuple(model.feature_sets)).feature_labels():
+        raise ModelLoadError(f"{folder} was trained on a different descriptor set than this version of predictor "
+                             "computes; retrain with `predictor train`")
+    with np.load(folder / DOMAIN_FILE, allow_pickle=False) as arrays:
+        model.domain_ = ApplicabilityDomain.from_arrays(arrays)
+    calibration = settings["calibration"]
+    model.calibration_ = UncertaintyCalibration.from_dict(calibration) if calibration else None
+    model.train_y_range_ = tuple(settings["train_y_range"])
+    model.manifest_ = manifest
+    return model, manifest, settings
+
+
 def formula_input_tags(tags):
     """scikit-learn estimator tags of a model whose X is a sequence of formulas.
 

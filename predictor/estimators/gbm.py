@@ -10,7 +10,6 @@ than on near-duplicates of the training set.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,6 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from predictor.artifacts import read_estimator_settings, write_manifest
 from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import (
@@ -28,6 +26,7 @@ from predictor.estimators.bagging import (
 )
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
+    load_estimator_files, save_estimator_files,
 )
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
@@ -400,54 +399,28 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             name = f"member_{i:02d}.txt"
             booster.save_model(str(folder / name))
             files.append(name)
-        np.savez_compressed(folder / "domain.npz", **self.domain_.to_arrays())
         if self.surrogate_ is not None:
             np.savez_compressed(folder / SURROGATE_FILE, **self.surrogate_.to_arrays())
             files.append(SURROGATE_FILE)
-        settings = {
-            "class": type(self).__name__,
-            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()},
-            "calibration": self.calibration_.to_dict() if self.calibration_ else None,
-            "feature_labels": self.feature_labels_,
-            "train_y_range": list(self.train_y_range_),
-            "feature_shift": self.feature_shift_.tolist(),
-        }
-        (folder / "estimator.json").write_text(json.dumps(settings, indent=1) + "\n")
-        files += ["domain.npz", "estimator.json"]
-        write_manifest(folder, ARTIFACT_KIND, files, estimator=type(self).__name__, target=self.target_name)
-        return folder
+        return save_estimator_files(self, folder, ARTIFACT_KIND, files, feature_shift=self.feature_shift_.tolist())
 
     @classmethod
     def load(cls, folder: str | Path) -> "GBMRegressor":
         """Load a model written by :meth:`save`, verifying hashes, versions and feature labels."""
         folder = Path(folder)
-        manifest, settings = read_estimator_settings(folder, ARTIFACT_KIND, cls.__name__)
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["params"].items()}
-        model = cls(**params)
-        expected = CompositionFeaturizer(tuple(model.feature_sets)).feature_labels()
-        if settings["feature_labels"] != expected:
-            raise ModelLoadError(
-                f"{folder} was trained on a different descriptor set than this version of predictor computes; "
-                "retrain with `predictor train`"
-            )
+        model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND)
         members = sorted(name for name in manifest["files"] if name.startswith("member_"))
         model.boosters_ = LazyBoosters([(folder / name).read_text() for name in members], members)
-        with np.load(folder / "domain.npz", allow_pickle=False) as arrays:
-            model.domain_ = ApplicabilityDomain.from_arrays(arrays)
         model.surrogate_ = None
         if model.smooth:
             with np.load(folder / SURROGATE_FILE, allow_pickle=False) as arrays:
                 model.surrogate_ = SmoothSurrogate.from_arrays(arrays)
-        calibration = settings["calibration"]
-        model.calibration_ = UncertaintyCalibration.from_dict(calibration) if calibration else None
         model.feature_labels_ = settings["feature_labels"]
         model.n_features_in_ = len(model.feature_labels_)
-        model.train_y_range_ = tuple(settings["train_y_range"])
         model.feature_shift_ = np.asarray(settings["feature_shift"], dtype=float)
         if model.feature_shift_.shape != (model.n_features_in_,):
             raise ModelLoadError(f"{folder}/estimator.json: feature_shift has {model.feature_shift_.size} values "
                                  f"for {model.n_features_in_} features")
-        model.manifest_ = manifest
         return model
 
     _bar = None

@@ -17,7 +17,6 @@ all members are averaged. Members are trained in ``n_jobs`` worker processes, on
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,12 +27,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from predictor.artifacts import read_estimator_settings, write_manifest
 from predictor.domain import ApplicabilityDomain
-from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import run_jobs
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
+    load_estimator_files, save_estimator_files,
 )
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer
@@ -46,7 +44,6 @@ from predictor.nn.fitting import RoostConfig, predict, train
 log = logging.getLogger(__name__)
 
 ARTIFACT_KIND = "graph-regressor"
-DOMAIN_FILE = "domain.npz"
 
 
 def fit_graph_member(config: RoostConfig, state: dict | None, compositions: list, y: np.ndarray,
@@ -317,7 +314,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """Write member state_dicts (``torch.save``), settings JSON and a hashed manifest."""
+        """Write member state_dicts (``torch.save``), settings JSON, the domain and a hashed manifest."""
         check_is_fitted(self, "members_")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -326,37 +323,21 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             name = f"member_{i:02d}.pt"
             torch.save(model.state_dict(), folder / name)
             files.append(name)
-        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        params = self.get_params()
         if params["pretrained"] is not None:  # the file name only: no path of this machine in the model
             params["pretrained"] = Path(params["pretrained"]).name
-        np.savez_compressed(folder / DOMAIN_FILE, **self.domain_.to_arrays())
-        files.append(DOMAIN_FILE)
-        settings = {
-            "class": type(self).__name__,
-            "params": params,
-            "model_params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.members_[0].model_params.items()},
-            "calibration": self.calibration_.to_dict() if self.calibration_ else None,
-            "target_centre": self.target_centre_,
-            "target_scale": self.target_scale_,
-            "train_y_range": list(self.train_y_range_),
-            "feature_labels": CompositionFeaturizer(tuple(self.feature_sets)).feature_labels(),
-        }
-        (folder / "estimator.json").write_text(json.dumps(settings, indent=1) + "\n")
-        files.append("estimator.json")
-        write_manifest(folder, ARTIFACT_KIND, files, estimator=type(self).__name__, target=self.target_name)
+        save_estimator_files(
+            self, folder, ARTIFACT_KIND, files, params=params,
+            model_params={k: list(v) if isinstance(v, tuple) else v for k, v in self.members_[0].model_params.items()},
+            target_centre=self.target_centre_, target_scale=self.target_scale_,
+        )
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> "GraphRegressor":
         """Load a model written by :meth:`save`, verifying hashes (``torch.load(weights_only=True)``)."""
         folder = Path(folder)
-        manifest, settings = read_estimator_settings(folder, ARTIFACT_KIND, cls.__name__)
-        model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["params"].items()})
-        if settings.get("feature_labels") != CompositionFeaturizer(tuple(model.feature_sets)).feature_labels():
-            raise ModelLoadError(f"{folder} was trained on a different descriptor set than this version of "
-                                 "predictor computes; retrain with `predictor train`")
-        with np.load(folder / DOMAIN_FILE, allow_pickle=False) as arrays:
-            model.domain_ = ApplicabilityDomain.from_arrays(arrays)
+        model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND)
         architecture = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["model_params"].items()}
         model.members_ = []
         for name in sorted(n for n in manifest["files"] if n.startswith("member_")):
@@ -364,11 +345,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             member.load_state_dict(torch.load(folder / name, map_location="cpu", weights_only=True))
             member.eval()
             model.members_.append(member)
-        calibration = settings["calibration"]
-        model.calibration_ = UncertaintyCalibration.from_dict(calibration) if calibration else None
         model.target_centre_, model.target_scale_ = settings["target_centre"], settings["target_scale"]
-        model.train_y_range_ = tuple(settings["train_y_range"])
-        model.manifest_ = manifest
         return model
 
 
