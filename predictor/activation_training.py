@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
 
 from predictor.estimators.activation_energy import ArrheniusModel
+from predictor.estimators.base import grouped_folds
 from predictor.evaluation import regression_metrics
 from predictor.loaders.activation_labels import consistency_checks, load_activation_labels
 
@@ -46,7 +46,7 @@ def evaluate_activation_cv(make_model: Callable, labels: pd.DataFrame, n_splits:
     """
     y = labels["Ea_eV"].to_numpy(dtype=float)
     mean, std, lo, hi, baseline = (np.full(len(labels), np.nan) for _ in range(5))
-    for train, held in GroupKFold(n_splits=n_splits).split(labels, groups=labels["group"]):
+    for train, held in grouped_folds(len(labels), labels["group"], n_splits):
         part = labels.iloc[train]
         model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
         prediction = model.predict_distribution(labels["formula"].iloc[held].tolist())

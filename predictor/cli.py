@@ -33,8 +33,8 @@ class UsageError(Exception):
     """Bad arguments, input or output: reported as one line, exit code 2."""
 
 
-MODEL_FAMILY_HELP = ("predict both properties with this model family (default: the best per property in the "
-                     "family benchmark: gradient-boosted conductivity, graph-network windows)")
+MODEL_FAMILY_HELP = ("predict both properties with this model family (average: the mean of the other two; "
+                     "default: the family with the lowest held-out error per property, see the README)")
 
 def _read_formulas(args) -> list[str]:
     formulas = list(args.formulas)

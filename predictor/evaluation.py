@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import r2_score
-from sklearn.model_selection import GroupKFold
+
+from predictor.estimators.base import grouped_folds
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def evaluate_grouped_cv(
     y = training_labels(table, censored_log10_sigma)
     mean, std, lo, hi = (np.full(len(table), np.nan) for _ in range(4))
     per_fold = []
-    folds = list(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]))
+    folds = grouped_folds(len(table), table["group"], n_splits)
     for k, (train, held) in enumerate(folds, start=1):
         log.debug("grouped CV fold %d/%d: %d train, %d held out", k, n_splits, len(train), len(held))
         part = table.iloc[train]
@@ -184,7 +185,7 @@ def evaluate_window_cv(make_model: Callable, table: pd.DataFrame, n_splits: int 
     from predictor.estimators.window import LIMITS
 
     predicted = {limit: {k: np.full(len(table), np.nan) for k in ("mean", "lo", "hi", "raw")} for limit in LIMITS}
-    for k, (train, held) in enumerate(GroupKFold(n_splits=n_splits).split(table, groups=table["group"]), start=1):
+    for k, (train, held) in enumerate(grouped_folds(len(table), table["group"], n_splits), start=1):
         log.debug("window CV fold %d/%d", k, n_splits)
         part = table.iloc[train]
         model = make_model().fit(part["formula"].tolist(), part[list(LIMITS)], groups=part["group"])

@@ -29,7 +29,7 @@ from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, eva
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
-from predictor.model_layout import (CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, GRAPH_NETWORK,
+from predictor.model_layout import (AVERAGE, CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, GRAPH_NETWORK,
                                      GROUPED_CV_PREDICTIONS_FILE, KEPT_FOLDERS, MEASURED_DIR, METRICS_FILE,
                                      MODEL_FOLDER_ENTRIES, PRETRAINED_DIR, WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR,
                                      family_part)
@@ -80,8 +80,8 @@ class TrainConfig:
     default_families : dict
         The family each property is predicted with by default (``families.json``): the best
         by held-out MAE in the family benchmark (``benchmarks/model_families.py``, grouped
-        5-fold CV by chemical system): gradient-boosted for conductivity, graph network for
-        both window limits.
+        5-fold CV by chemical system): the average of both families for conductivity, the
+        graph network for both window limits.
     """
 
     sources: tuple[str, ...] = SOURCES
@@ -102,7 +102,7 @@ class TrainConfig:
     activation_papers: bool = True
     graph_family: bool = True
     graph_params: dict = field(default_factory=lambda: {"random_state": 0, "n_jobs": -1})
-    default_families: dict = field(default_factory=lambda: {"conductivity": GRADIENT_BOOSTED, "windows": GRAPH_NETWORK})
+    default_families: dict = field(default_factory=lambda: {"conductivity": AVERAGE, "windows": GRAPH_NETWORK})
 
     @classmethod
     def quick(cls, **overrides) -> "TrainConfig":
