@@ -126,7 +126,9 @@ Materials Project formation energies, `pretrained/`), one for conductivity and o
 limit; each member is trained without one grouped fold by chemical system, and those out-of-fold
 predictions calibrate the uncertainty (with the distance to the training data in the same
 descriptor space as the gradient-boosted models). Parameters: `{report['config'].get('graph_params')}`.
-Held-out: {family.get('split', 'out-of-fold')}; MAE in the target's unit.
+Held-out: {family.get('split', 'out-of-fold')}, each held-out composition predicted by the one
+member that did not see it (a single network, not the ensemble: the family benchmark of the
+repository README scores the ensembles); MAE in the target's unit.
 
 | target | n | MAE | Spearman |
 |---|---|---|---|

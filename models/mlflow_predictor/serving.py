@@ -8,7 +8,9 @@ Input: a DataFrame with a ``formula`` column (or a list of formulas, or ``{"form
 at most :data:`MAX_RECORDS` formulas per request; a larger request is refused before any
 prediction starts (split it). Parameter (MLflow ``params``): ``temperature_C`` (°C, default 25),
 the temperature of the conductivity columns; a temperature that is not a number, not finite or
-at or below -273.15 °C is refused with a message naming it.
+at or below -273.15 °C is refused with a message naming it; ``model_family`` ("default", or one
+of :data:`predictor.model_layout.MODEL_FAMILIES`, e.g. "graph-network"), the model family of
+both properties (default: the folder's default per property).
 Output: the columns of :meth:`predictor.Predictor.predict`, one row per input formula, as valid
 JSON: a number that was not predicted is ``null`` (never ``NaN``), a row that could not be
 predicted says why in ``error``. A malformed request gets an error message without server
@@ -34,10 +36,13 @@ from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
 from predictor.artifacts import check_pyfunc_folder
 from predictor.errors import ModelLoadError
+from predictor.model_layout import MODEL_FAMILIES
 from predictor.predictor import Predictor, formula_inputs
 
 log = logging.getLogger(__name__)
 
+#: The ``model_family`` parameter value that keeps the folder's default family per property.
+DEFAULT_FAMILY = "default"
 #: Most formulas one request may hold (about 10 s of prediction); larger requests are refused.
 MAX_RECORDS = 10_000
 TEXT_COLUMNS = ("formula", "carrier", "reduced_formula", "anion_family", "conductivity_model",
@@ -80,7 +85,22 @@ class PredictorModel(mlflow.pyfunc.PythonModel):
         folder = (context.artifacts or {}).get("models")
         if folder is not None:
             check_pyfunc_folder(Path(folder).parents[1])
-        self.predictor = Predictor.load(folder)
+        self.folder = folder
+        self.predictors = {DEFAULT_FAMILY: Predictor.load(folder)}
+
+    def predictor_for(self, model_family) -> Predictor:
+        """The predictor of a ``model_family`` parameter, loaded on first use.
+
+        Raises
+        ------
+        ValueError
+            For an unknown family; ModelLoadError when the folder has no models of it.
+        """
+        if model_family not in (DEFAULT_FAMILY, *MODEL_FAMILIES):
+            raise ValueError(f"model_family={model_family!r} is not one of {', '.join((DEFAULT_FAMILY, *MODEL_FAMILIES))}")
+        if model_family not in self.predictors:
+            self.predictors[model_family] = Predictor.load(self.folder, model_family=model_family)
+        return self.predictors[model_family]
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         try:
@@ -89,14 +109,15 @@ class PredictorModel(mlflow.pyfunc.PythonModel):
             raise MlflowException(f"malformed request: {exc}", error_code=INVALID_PARAMETER_VALUE) from None
         temperature_C = (params or {}).get("temperature_C", 25.0)
         try:
-            temperature_C = self.predictor.check_temperature(temperature_C)
+            predictor = self.predictor_for((params or {}).get("model_family", DEFAULT_FAMILY))
+            temperature_C = predictor.check_temperature(temperature_C)
         except (TypeError, ValueError, ModelLoadError) as exc:
             raise MlflowException(f"bad parameter: {exc}", error_code=INVALID_PARAMETER_VALUE) from None
         if len(formulas) > MAX_RECORDS:
             raise MlflowException(f"{len(formulas)} records in one request, at most {MAX_RECORDS} are accepted: "
                                   "split the request", error_code=INVALID_PARAMETER_VALUE)
         try:
-            table = self.predictor.predict(formulas, temperature_C=temperature_C)
+            table = predictor.predict(formulas, temperature_C=temperature_C)
         except Exception:  # noqa: BLE001 - logged in full here, reported without internals to the client
             log.exception("prediction failed")
             raise MlflowException("internal error while predicting (details in the server log)",
