@@ -20,6 +20,7 @@ _PUBLIC = {
     "ActivationEnergyRegressor": "predictor.estimators.activation_energy",
     "Predictor": "predictor.predictor",
     "GraphConductivityRegressor": "predictor.estimators.graph",
+    "GraphWindowLimitRegressor": "predictor.estimators.graph",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

@@ -38,10 +38,15 @@ def effective_n_jobs(n_jobs: int | None) -> int:
 
 
 def run_jobs(function: Callable, jobs: Sequence[tuple], n_jobs: int | None,
-             on_done: Callable[[], None] | None = None) -> list:
+             on_done: Callable[[], None] | None = None, preload: Sequence[str] = ()) -> list:
     """``[function(*job) for job in jobs]``, in ``n_jobs`` worker processes; results in job order.
 
-    ``on_done`` is called once per finished job (progress bars).
+    ``on_done`` is called once per finished job (progress bars). ``preload``: modules each
+    worker imports when it starts. Why: loky, the process pool used here, restarts a worker
+    whose memory grew by more than 300 MB since its first job (its leak check); a worker whose
+    first job fitted trees and whose second imported PyTorch and the featurisers was restarted
+    after every such job (measured: the 6 surrogate fits of a conductivity model took as long on
+    2 processes as on 1). Imported at start, the libraries are part of the reference size.
     """
     workers = min(effective_n_jobs(n_jobs), len(jobs))
     if workers <= 1:
@@ -51,21 +56,29 @@ def run_jobs(function: Callable, jobs: Sequence[tuple], n_jobs: int | None,
             if on_done:
                 on_done()
         return results
-    from joblib import Parallel, delayed
+    from concurrent.futures import as_completed
 
-    indexed = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")(
-        delayed(_indexed)(function, k, job) for k, job in enumerate(jobs)
-    )
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=workers, initializer=_preload, initargs=(tuple(preload),))
+    futures = {executor.submit(function, *job): k for k, job in enumerate(jobs)}
     results = [None] * len(jobs)
-    for k, result in indexed:
-        results[k] = result
+    for future in as_completed(futures):
+        results[futures[future]] = future.result()
         if on_done:
             on_done()
     return results
 
 
-def _indexed(function: Callable, k: int, job: tuple):
-    return k, function(*job)
+def _preload(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
+
+
+#: What the workers of a gradient-boosted fit import: the trees, and the surrogate with its featurisers.
+GBM_WORKER_MODULES = ("lightgbm", "torch", "predictor.featurizers", "predictor.estimators.smooth")
 
 
 def fit_member(features: np.ndarray, y: np.ndarray, params: dict, n_rounds: int, min_data_in_bin: int) -> str:

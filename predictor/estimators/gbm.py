@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import (
-    LazyBoosters, bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
+    GBM_WORKER_MODULES, LazyBoosters, bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
 )
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
@@ -278,8 +278,12 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             (shifted[train], y[train], self._lgbm_params(bag_seed + member), int(self.n_estimators), int(self.min_data_in_bin))
             for train, _, bag_seed in bags for member in range(n_members)
         ]
-        texts = run_jobs(fit_member, jobs, self.n_jobs, self._tick)
+        texts = run_jobs(fit_member, jobs, self.n_jobs, self._tick, preload=self._worker_modules())
         return [texts[b * n_members:(b + 1) * n_members] for b in range(len(bags))]
+
+    def _worker_modules(self) -> tuple[str, ...]:
+        """What the worker processes import at start (see :func:`.bagging.run_jobs`)."""
+        return GBM_WORKER_MODULES if self.smooth else ("lightgbm",)
 
     def _fit_surrogates(self, compositions: list, features: np.ndarray, bags: list,
                         bag_texts: list[list[str]]) -> list[dict]:
@@ -299,7 +303,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
              None if held is None else features[held])
             for (train, held, bag_seed), texts in zip(bags, bag_texts)
         ]
-        results = run_jobs(fit_surrogate, jobs, self.n_jobs, self._tick)
+        results = run_jobs(fit_surrogate, jobs, self.n_jobs, self._tick, preload=self._worker_modules())
         self.surrogate_ = results[0][0]
         return [held for _, held in results[1:]]
 

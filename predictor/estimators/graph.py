@@ -219,7 +219,8 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             jobs.append((config, state, [compositions[i] for i in keep], standardised[keep],
                          int(self.random_state) * 1000 + k))
         bar = tqdm(total=len(jobs), desc=f"fitting {type(self).__name__}", unit="member", disable=not self.progress)
-        states = run_jobs(fit_graph_member, jobs, self.n_jobs, lambda: bar.update(1))
+        states = run_jobs(fit_graph_member, jobs, self.n_jobs, lambda: bar.update(1),
+                          preload=("torch", "predictor.nn.fitting"))
         bar.close()
         self.members_ = [self._member(config.build_model(), member_state) for member_state in states]
 
