@@ -1,5 +1,10 @@
 """Average of the gradient-boosted and graph-network conductivity models, re-calibrated.
 
+An estimator that fits both members and calibrates their combination anew (measured in
+``benchmarks/graph_network.py``). The shipped "average" model family is another thing:
+:mod:`.family_average` averages the already fitted, separately calibrated models of a model
+folder, for any property, without fitting anything.
+
 The combined mean is ``weight · GBM + (1 − weight) · graph network``. Its interval is
 calibrated afresh on the members' out-of-fold predictions (both members already produce
 them for their own calibration, grouped by chemical system), with
