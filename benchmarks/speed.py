@@ -1,6 +1,6 @@
 """Speed and memory of featurisation and prediction, against matminer measured in the same run.
 
-    python benchmarks/speed.py [--n 100000] [--reference-n 2000] [--batch-size 10000]
+    python benchmarks/speed.py [--n 100000] [--reference-n 2000] [--batch-size 10000] [--model-family NAME]
 
 Measures, on generated doped-halide candidates (Li/Na, Cl/Br/I, M3+ partly replaced by M4+),
 (the end-to-end run, 2., goes first, so that its memory peak is its own):
@@ -134,10 +134,11 @@ def latency(predictor, repeats: int = 50) -> dict:
     return {"median_ms": 1000 * statistics.median(times), "p90_ms": 1000 * float(np.percentile(times, 90))}
 
 
-def cold_start(repeats: int = 3) -> dict:
+def cold_start(repeats: int = 3, model_family: str | None = None) -> dict:
     executable = [sys.executable, "-m", "predictor"]
     result = {}
-    for name, arguments in (("help", ["--help"]), ("predict_one", ["predict", "Li3YCl6"])):
+    family = ["--model-family", model_family] if model_family else []
+    for name, arguments in (("help", ["--help"]), ("predict_one", ["predict", "Li3YCl6", *family])):
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="formulas predicted end to end (default: 100000)")
     parser.add_argument("--reference-n", type=int, default=2000, help="formulas featurised by matminer (default: 2000)")
     parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--model-family", help="predict with this model family (default: the shipped default per property)")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "speed.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -159,11 +161,12 @@ def main() -> None:
     from predictor import Predictor
 
     formulas = candidates(args.n)
-    results = {"date": datetime.date.today().isoformat(), "machine": machine(), "python": platform.python_version()}
+    results = {"date": datetime.date.today().isoformat(), "machine": machine(), "python": platform.python_version(),
+               "model_family": args.model_family or "default"}
     print(f"{results['date']}, {results['machine']}", flush=True)
 
     start = time.perf_counter()
-    predictor = Predictor.load()
+    predictor = Predictor.load(model_family=args.model_family)
     load_s = time.perf_counter() - start
     e = results["end_to_end"] = end_to_end(predictor, formulas, args.batch_size)
     e["load_s"] = load_s
@@ -186,7 +189,7 @@ def main() -> None:
 
     lat = results["latency"] = latency(predictor)
     print(f"single formula, warm: median {lat['median_ms']:.1f} ms (p90 {lat['p90_ms']:.1f} ms)", flush=True)
-    cold = results["cold_start"] = cold_start()
+    cold = results["cold_start"] = cold_start(model_family=args.model_family)
     print(f"command line, cold: --help {cold['help_s']:.2f} s, predict one formula {cold['predict_one_s']:.2f} s")
 
     targets = {
