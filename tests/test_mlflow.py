@@ -72,8 +72,8 @@ def test_shipped_pyfunc_model_loads_and_predicts():
     assert table.loc[0, "measured_refs"] and table.loc[2, "measured_refs"] == ""
     assert np.isfinite(table.loc[:1, ["log10_sigma", "oxidation_limit_V"]].to_numpy(dtype=float)).all()
     assert "garbage" in table.loc[2, "error"]
-    assert table.loc[0, "conductivity_model"] == "average" and table.loc[0, "window_model"] == "graph-network"
-    for family in ("graph-network", "gradient-boosted"):  # the model family as a request parameter
+    assert table.loc[0, "conductivity_model"] == table.loc[0, "window_model"] == "gradient-boosted"
+    for family in ("graph-network", "average"):  # the model family as a request parameter
         chosen = model.predict(pd.DataFrame({"formula": ["Li3YCl6"]}), params={"model_family": family})
         assert chosen.loc[0, "conductivity_model"] == chosen.loc[0, "window_model"] == family
         assert np.isfinite(chosen.loc[0, ["log10_sigma_std", "oxidation_limit_V_std"]].to_numpy(dtype=float)).all()
