@@ -34,7 +34,7 @@ class UsageError(Exception):
 
 
 MODEL_FAMILY_HELP = ("predict both properties with this model family (average: the mean of the other two; "
-                     "default: the family with the lowest held-out error per property, see the README)")
+                     "default: the folder's families.json, gradient-boosted for the shipped models; see the README)")
 
 def _read_formulas(args) -> list[str]:
     formulas = list(args.formulas)

@@ -96,7 +96,7 @@ BATCH_SIZE = 10_000
 def default_families(folder: str | Path) -> dict[str, str]:
     """The model family of each property (``conductivity``, ``windows``) a model folder predicts with by default.
 
-    Read from the folder's ``families.json`` (written by training from the family benchmark);
+    Read from the folder's ``families.json`` (written by training from ``TrainConfig.default_families``);
     gradient-boosted for a property it does not name (older folders have no such file).
 
     Raises
@@ -218,8 +218,8 @@ class Predictor:
         model_family : {"gradient-boosted", "graph-network", "average"}, optional
             Predict both properties with this model family ("average": the mean of the other
             two, :mod:`predictor.estimators.family_average`); default: the family the folder's
-            ``families.json`` names for each property (the best by held-out MAE in the family
-            benchmark of the README).
+            ``families.json`` names for each property (gradient-boosted for the shipped models:
+            the README's "Model families" says why).
 
         Raises
         ------
