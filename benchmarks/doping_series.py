@@ -14,7 +14,12 @@ identical to matminer's to 1e-9, as the tests check).
 family average of ``benchmarks/model_families.py``) is scored too. A run of some models keeps
 the saved results of the others.
 
-Writes ``benchmarks/results/doping_series.json`` (medians, per-paper tables, settings, date)
+It also prints what lab-to-lab noise alone allows: the spread between two papers' values of one
+composition (:func:`predictor.series_evaluation.inter_lab_spread`) and the scores of a model
+that knew every composition's value, measured against a lab with that noise
+(:func:`predictor.series_evaluation.noise_ceiling`).
+
+Writes ``benchmarks/results/doping_series.json`` (medians, per-paper tables, noise ceiling, date)
 and ``benchmarks/results/doping_series_predictions.csv``. Needs the third-party data directory
 (the training data); the uncertainty calibration is skipped (it does not change the mean).
 """
@@ -38,7 +43,8 @@ from sklearn.ensemble import RandomForestRegressor
 from predictor.featurizers import MagpieFeaturizer
 from predictor.loaders.combined import load_conductivity_data
 from predictor.paths import models_dir
-from predictor.series_evaluation import doping_series, evaluate_leave_one_paper_out, series_metrics
+from predictor.series_evaluation import (doping_series, evaluate_leave_one_paper_out, inter_lab_spread, noise_ceiling,
+                                         series_metrics)
 from predictor.training import TrainConfig, pretrained_weights
 
 RESULTS = Path(__file__).parent / "results"
@@ -100,6 +106,13 @@ def main() -> None:
     table = load_conductivity_data().table
     series = doping_series()
     print(f"{series['paper'].nunique()} papers, {len(series)} compositions; {len(table)} training labels")
+    spread = inter_lab_spread()
+    ceiling = noise_ceiling(series, spread["sd"])
+    print(f"two papers' values of one composition differ by {spread['median_difference']:.2f} decades (median over "
+          f"{spread['pairs']} pairs, {spread['compositions']} compositions): lab noise sd {spread['sd']:.2f}; a model that "
+          f"knew every value would score median Spearman {ceiling['median_spearman']:.2f} "
+          f"(5-95 %: {ceiling['median_spearman_5']:.2f}-{ceiling['median_spearman_95']:.2f}), "
+          f"median MAE {ceiling['median_mae']:.2f}")
     results, predictions = {}, []
     for name in args.models:
         start = time.perf_counter()
@@ -135,7 +148,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     report = {"date": dt.date.today().isoformat(), "machine": f"{platform.system()} {platform.machine()}, "
               f"{os.cpu_count()} cores", "papers": int(series["paper"].nunique()), "compositions": int(len(series)),
-              "training_labels": int(len(table)), "results": results}
+              "training_labels": int(len(table)), "inter_lab_spread": spread, "noise_ceiling": ceiling,
+              "results": results}
     for path, write in ((RESULTS / "doping_series.json", lambda p: p.write_text(json.dumps(report, indent=1) + "\n")),
                         (RESULTS / "doping_series_predictions.csv",
                          lambda p: pd.concat(predictions).to_csv(p, index=False, float_format="%.4f"))):

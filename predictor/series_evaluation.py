@@ -40,6 +40,18 @@ def _paper_of(row: pd.Series) -> str:
     return doi.lower() if doi else str(row["reference"] or "").strip()
 
 
+def _room_temperature_reports(table: pd.DataFrame | None) -> pd.DataFrame:
+    """Single-phase experimental room-temperature reports of primary papers, with ``paper`` and ``composition_group``."""
+    from predictor.loaders.curated.conductivity_labels import classify_reports, label_candidates
+    from predictor.loaders.curated.tables import read_conductivity_table
+
+    table = read_conductivity_table() if table is None else table
+    reports = classify_reports(label_candidates(table, include_computed=False, include_non_halide=True))
+    reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]
+    groups = composition_groups(parse_formula(f) for f in reports["formula"])
+    return reports.assign(paper=reports.apply(_paper_of, axis=1), composition_group=groups)
+
+
 def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN_COMPOSITIONS,
                   min_span: float = MIN_SPAN_LOG10) -> pd.DataFrame:
     """The papers' series of the curated conductivity table, one row per paper and composition.
@@ -60,18 +72,11 @@ def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN
         ``log10_sigma`` (log10 S/cm at room temperature: the median of the paper's reports of
         that composition) and ``n_reports``.
     """
-    from predictor.loaders.curated.conductivity_labels import classify_reports, label_candidates
-    from predictor.loaders.curated.tables import read_conductivity_table
-
-    table = read_conductivity_table() if table is None else table
-    reports = classify_reports(label_candidates(table, include_computed=False, include_non_halide=True))
-    reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]
-    compositions = [parse_formula(f) for f in reports["formula"]]
-    groups = composition_groups(compositions)
+    reports = _room_temperature_reports(table)
     first_key: dict[int, str] = {}
-    for group, composition in zip(groups, compositions):
-        first_key.setdefault(group, composition_key(composition))
-    reports = reports.assign(paper=reports.apply(_paper_of, axis=1), composition_key=[first_key[g] for g in groups])
+    for group, formula in zip(reports["composition_group"], reports["formula"]):
+        first_key.setdefault(group, composition_key(parse_formula(formula)))
+    reports = reports.assign(composition_key=[first_key[g] for g in reports["composition_group"]])
     rows = []
     for paper, group in reports.groupby("paper", sort=True):
         per_composition = group.groupby("composition_key", sort=False)
@@ -83,6 +88,48 @@ def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN
             rows.append({"paper": paper, "doi": str(members["doi"].iloc[0] or ""), "formula": members["formula"].iloc[0],
                          "composition_key": key, "log10_sigma": float(value), "n_reports": len(members)})
     return pd.DataFrame(rows, columns=["paper", "doi", "formula", "composition_key", "log10_sigma", "n_reports"])
+
+
+def inter_lab_spread(table: pd.DataFrame | None = None) -> dict[str, float]:
+    """How much two papers' values of the same composition differ (log10 S/cm).
+
+    Over the compositions of the curated table that at least two papers report at room
+    temperature (each paper's median report), every pair of papers' values: ``median_difference``
+    is the median absolute difference, ``sd`` the standard deviation of Gaussian lab-to-lab
+    noise with that median difference (median |difference| = 0.954 sd), robust to the outlying
+    reports that processing produces; ``compositions`` and ``pairs`` count what it rests on.
+    """
+    reports = _room_temperature_reports(table)
+    per_paper = reports.groupby(["composition_group", "paper"])["log10_sigma_25"].median()
+    differences = []
+    for _, values in per_paper.groupby(level="composition_group"):
+        v = values.to_numpy()
+        differences += [abs(a - b) for i, a in enumerate(v) for b in v[i + 1:]]
+    n_compositions = int((per_paper.groupby(level="composition_group").size() >= 2).sum())
+    median = float(np.median(differences)) if differences else float("nan")
+    return {"median_difference": median, "sd": median / 0.954, "compositions": n_compositions,
+            "pairs": len(differences)}
+
+
+def noise_ceiling(series: pd.DataFrame, sd: float, n_draws: int = 2000, seed: int = 0) -> dict[str, float]:
+    """What a model that knew every composition's value would score against a lab with noise ``sd``.
+
+    Each draw adds independent Gaussian noise of standard deviation ``sd`` (log10 S/cm) to
+    every composition of every series (another lab measuring the same compositions) and scores
+    the noiseless values against the noisy ones with :func:`series_metrics`; returns the mean
+    over draws of the median within-paper Spearman and MAE, and the 5-95 % range of the
+    median Spearman. No model ranks a new lab's series better than this on average.
+    """
+    rng = np.random.default_rng(seed)
+    papers = [part["log10_sigma"].to_numpy(dtype=float) for _, part in series.groupby("paper", sort=False)]
+    spearmans, maes = np.empty(n_draws), np.empty(n_draws)
+    for draw in range(n_draws):
+        scores = [series_metrics(values + rng.normal(0.0, sd, len(values)), values) for values in papers]
+        spearmans[draw] = np.median([score["spearman"] for score in scores])
+        maes[draw] = np.median([score["mae"] for score in scores])
+    return {"sd": float(sd), "median_spearman": float(spearmans.mean()), "median_mae": float(maes.mean()),
+            "median_spearman_5": float(np.quantile(spearmans, 0.05)),
+            "median_spearman_95": float(np.quantile(spearmans, 0.95))}
 
 
 def training_without_paper(training: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:

