@@ -110,7 +110,7 @@ class TrainConfig:
     @classmethod
     def quick(cls, **overrides) -> "TrainConfig":
         """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
-        small = {"n_members": 2, "n_estimators": 60, "smooth_epochs": 10, "random_state": 0}
+        small = {"n_members": 2, "n_estimators": 60, "smooth_epochs": 10, "smooth_neighbours": 4, "random_state": 0}
         quick_evaluation = {"cv_folds": 3, "obelix_split": False, "activation_papers": False}  # held-out metrics in little time
         small_graph = {"n_members": 2, "epochs": 2, "random_state": 0}
         return cls(**{"model_params": dict(small), "window_params": dict(small), "activation_params": dict(small),

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -25,6 +26,23 @@ def test_same_seed_same_predictions(small_set, small_model):
     formulas, targets = small_set
     again = ConductivityRegressor(n_members=3, n_estimators=60, calibration_folds=4, random_state=0).fit(formulas, targets)
     np.testing.assert_array_equal(again.predict(formulas), small_model.predict(formulas))
+
+
+@pytest.mark.slow
+def test_surrogate_neighbourhood_does_not_depend_on_the_process():
+    """The same seed gives the same neighbourhood in every process: Python's string hashing, which
+    differs between processes, once ordered the elements of the mixtures, and the surrogate then
+    learnt from features that differed in the last digits (retraining moved predictions at the
+    third decimal)."""
+    import subprocess
+    import sys
+
+    script = ("from predictor.estimators.smooth import neighbourhood; from pymatgen.core import Composition; "
+              "comps = [Composition(f) for f in ('Li3YCl6', 'Na3ErBr6', 'Li2ZrCl6', 'LiNbOCl4')]; "
+              "print([list(c.get_el_amt_dict().items()) for c in neighbourhood(comps, 6, seed=3)])")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outputs) == 1
 
 
 @pytest.mark.slow

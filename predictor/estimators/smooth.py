@@ -60,7 +60,7 @@ def neighbourhood(compositions: Sequence[Composition], n_per_composition: int, s
                 new[guest] = new.get(guest, 0.0) + t * base[host]
             else:
                 other = amounts[rng.randrange(len(amounts))]
-                new = {el: (1 - t) * base.get(el, 0.0) + t * other.get(el, 0.0) for el in set(base) | set(other)}
+                new = {el: (1 - t) * base.get(el, 0.0) + t * other.get(el, 0.0) for el in sorted(set(base) | set(other))}
             result.append(Composition({el: a for el, a in new.items() if a > 1e-9}))
     return result
 
