@@ -118,7 +118,7 @@ def noise_ceiling(series: pd.DataFrame, sd: float, n_draws: int = 2000, seed: in
     every composition of every series (another lab measuring the same compositions) and scores
     the noiseless values against the noisy ones with :func:`series_metrics`; returns the mean
     over draws of the median within-paper Spearman and MAE, and the 5-95 % range of the
-    median Spearman. No model ranks a new lab's series better than this on average.
+    median Spearman: the scores a perfect composition model would get, limited by lab noise alone.
     """
     rng = np.random.default_rng(seed)
     papers = [part["log10_sigma"].to_numpy(dtype=float) for _, part in series.groupby("paper", sort=False)]
