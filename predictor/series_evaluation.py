@@ -75,7 +75,8 @@ def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN
     reports = _room_temperature_reports(table)
     first_key: dict[int, str] = {}
     for group, formula in zip(reports["composition_group"], reports["formula"]):
-        first_key.setdefault(group, composition_key(parse_formula(formula)))
+        if group not in first_key:
+            first_key[group] = composition_key(parse_formula(formula))
     reports = reports.assign(composition_key=[first_key[g] for g in reports["composition_group"]])
     rows = []
     for paper, group in reports.groupby("paper", sort=True):

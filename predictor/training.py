@@ -80,11 +80,11 @@ class TrainConfig:
     default_families : dict
         The family each property is predicted with by default (``families.json``): the
         gradient-boosted one for both. The family benchmark (``benchmarks/model_families.py``,
-        grouped 5-fold CV by chemical system) has the average of both families ahead for
-        conductivity and the graph network for the windows, but the graph network moves with
-        a trace dopant more than ``tests/test_chemistry.py`` allows (0.001 formula units of a
-        cation dopant: log10 sigma past 0.05 for 11 % of the 213 x 48 pairs, up to 2.0), and the
-        default must not.
+        grouped 5-fold CV by chemical system) has it ahead for conductivity and the graph
+        network ahead for the windows, but the graph network moves with a trace dopant more
+        than ``tests/test_chemistry.py`` allows (0.001 formula units of a cation dopant:
+        log10 sigma past 0.05 for 11 % of the 213 x 48 pairs, up to 2.0), and the default
+        must not.
     """
 
     sources: tuple[str, ...] = SOURCES
