@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import warnings
 import zipfile
 from importlib import metadata
@@ -308,3 +309,19 @@ def check_pyfunc_folder(folder: Path) -> None:
 
 
 PRETRAINED_KIND = "pretrained-weights"
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Put the complete ``staging`` folder in place of ``target``: the old folder is moved aside,
+    the new one renamed in, then the old one removed."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    aside = target.with_name(f"{target.name}.previous-{os.getpid()}")
+    os.rename(target, aside)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    shutil.rmtree(aside)

@@ -1,13 +1,15 @@
 """The shipped models move with composition the way materials do.
 
 - A trace dopant (0.001 formula units on the framework-cation site, charge balanced through
-  the carrier) moves log10 sigma by at most 0.05 and each window limit by at most 0.03 V
-  (measured over all 213 parents x 48 dopants, 12,814 pairs: largest 0.046, 0.018 and
-  0.011 V). 0.01 on an anion site is a larger change (0.2-0.5 % of the atoms, and for O, S, N
-  0.01-0.02 more carrier): there the same bounds hold for 97.9-98.5 % of the 1,278
-  parent/dopant pairs (most of the rest are N) and no pair moves log10 sigma by more than
-  0.094 or a limit by more than 0.066 V (N for Cl in Li0.8Zr0.25La0.5Cl2.7O0.3); the tests pin
-  both.
+  the carrier) moves log10 sigma by at most 0.05 and each window limit by at most 0.03 V, in
+  both model families (measured over all 213 parents x 48 dopants, 12,814 pairs: largest
+  0.046, 0.018 and 0.011 V for the gradient-boosted models, 0.010, 0.011 and 0.007 V for the
+  graph network). 0.01 on an anion site is a larger change (0.2-0.5 % of the atoms, and for
+  O, S, N 0.01-0.02 more carrier): there the same bounds hold for 97.9-98.5 % of the 1,278
+  parent/dopant pairs with the gradient-boosted models (most of the rest are N) and for
+  98.8-100 % with the graph network; no pair moves log10 sigma by more than 0.094 or a limit by
+  more than 0.071 V (N for Cl in Li0.8Zr0.25La0.5Cl2.7O0.3 and in Li2.62Yb0.6Hf0.4Cl6); the
+  tests pin both.
 - The windows obey thermodynamics: binary halides of the carrier are stable against the
   metal, the oxidation limit falls F > Cl > Br > I for one framework, and compositions between
   end members have limits between theirs.
@@ -27,10 +29,12 @@ from predictor.loaders.curated import read_conductivity_table
 
 MAX_LOG10_SIGMA_STEP = 0.05
 MAX_LIMIT_STEP_V = 0.03
-#: Largest steps for 0.01 on an anion site (measured: 0.094 and 0.066 V over every pair of the grid).
+#: Largest steps for 0.01 on an anion site (measured over every pair of the grid: 0.094 and 0.066 V
+#: gradient-boosted, 0.044 and 0.071 V graph network).
 MAX_ANION_LOG10_SIGMA_STEP = 0.15
-MAX_ANION_LIMIT_STEP_V = 0.07
-#: Share of anion-site pairs allowed past MAX_LOG10_SIGMA_STEP / MAX_LIMIT_STEP_V (measured: 2.1 %, 1.9 %, 1.5 %).
+MAX_ANION_LIMIT_STEP_V = 0.08
+#: Share of anion-site pairs allowed past MAX_LOG10_SIGMA_STEP / MAX_LIMIT_STEP_V (measured for log10 sigma
+#: and the two limits: 2.1 %, 1.9 %, 1.5 % gradient-boosted; 0 %, 0.7 %, 1.2 % graph network).
 MAX_ANION_SHARE_PAST_BOUNDS = 0.03
 CATION_TRACE = 0.001
 ANION_TRACE = 0.01
@@ -45,10 +49,10 @@ def predictor():
 def family_predictor(request):
     """The shipped models of each family (both properties by that family).
 
-    The window rules hold for every family. Continuity with a trace dopant is checked on the
-    default models only: the graph-network family does not have it (measured over the
-    213 x 48 cation pairs: 11 % move log10 sigma by more than 0.05, up to 2.0), which is why
-    it is not the default (``TrainConfig.default_families``).
+    Continuity and the window rules hold for every family (the graph network's attention
+    gates are bounded, :data:`predictor.nn.segments.FRACTION_WEIGHTING`; before, its
+    0.001 formula-unit cation dopants moved log10 sigma by more than 0.05 in 11 % of the
+    213 x 48 pairs, up to 2.0). The ``average`` family is the mean of the two.
     """
     return Predictor.load(model_family=request.param)
 
@@ -112,27 +116,27 @@ def _assert_trace_dopant_barely_moves(predictor, parent, doped, max_sigma_step=M
 @settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parent=st.sampled_from(PARENTS), dopant=st.sampled_from(CATION_DOPANTS))
 @pytest.mark.slow
-def test_trace_cation_dopant_barely_moves_the_predictions(predictor, parent, dopant):
+def test_trace_cation_dopant_barely_moves_the_predictions(family_predictor, parent, dopant):
     doped = substitute(parent, dopant, "cation")
     if doped is not None:
-        _assert_trace_dopant_barely_moves(predictor, parent, doped)
+        _assert_trace_dopant_barely_moves(family_predictor, parent, doped)
 
 
 @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parent=st.sampled_from(PARENTS), dopant=st.sampled_from(sorted(ANION_DOPANTS)))
 @pytest.mark.slow
-def test_trace_anion_dopant_barely_moves_the_predictions(predictor, parent, dopant):
+def test_trace_anion_dopant_barely_moves_the_predictions(family_predictor, parent, dopant):
     doped = substitute(parent, dopant, "anion")
     if doped is not None:
-        _assert_trace_dopant_barely_moves(predictor, parent, doped, MAX_ANION_LOG10_SIGMA_STEP, MAX_ANION_LIMIT_STEP_V)
+        _assert_trace_dopant_barely_moves(family_predictor, parent, doped, MAX_ANION_LOG10_SIGMA_STEP, MAX_ANION_LIMIT_STEP_V)
 
 
 @pytest.mark.slow
-def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent(predictor):
+def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent(family_predictor):
     pairs = [(p, d) for p in PARENTS for d in sorted(ANION_DOPANTS)]
     doped = [substitute(p, d, "anion") for p, d in pairs]
     parents, doped = zip(*[(p, x) for (p, _), x in zip(pairs, doped) if x is not None])
-    a, b = predictor.predict(list(parents)), predictor.predict(list(doped))
+    a, b = family_predictor.predict(list(parents)), family_predictor.predict(list(doped))
     for column, bound in (("log10_sigma", MAX_LOG10_SIGMA_STEP), ("reduction_limit_V", MAX_LIMIT_STEP_V),
                           ("oxidation_limit_V", MAX_LIMIT_STEP_V)):
         past = np.abs(b[column].to_numpy() - a[column].to_numpy()) > bound
@@ -143,8 +147,8 @@ def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent
     ("Na3YCl6", "Na3Y0.999Bi0.001Cl6"), ("Li3InCl6", "Li2.999In0.999Zr0.001Cl6"), ("Li3YCl6", "Li3YCl5.99Br0.01"),
     ("Li3ErCl6", "Li3Er0.999Bi0.001Cl6"), ("Li3ScCl6", "Li2.998Sc0.999Nb0.001Cl6"),
 ])
-def test_the_trace_dopants_of_the_issue(predictor, parent, doped):
-    _assert_trace_dopant_barely_moves(predictor, parent, doped)
+def test_the_trace_dopants_of_the_issue(family_predictor, parent, doped):
+    _assert_trace_dopant_barely_moves(family_predictor, parent, doped)
 
 
 def test_screening_curve_has_no_step_at_its_first_point(family_predictor):

@@ -11,6 +11,7 @@ from predictor.nn import CompositionGraphs, RoostConfig, collate
 from predictor.nn.data import composition_arrays
 from predictor.nn.pretrain import load_pretrained, pretrained_path
 from predictor.composition import parse_formula
+from conftest import needs_shared_data
 
 torch.set_num_threads(1)
 
@@ -108,3 +109,67 @@ def test_average_with_gbm(small_set):
     expected = 0.5 * model.gbm_.predict(QUERY) + 0.5 * model.graph_.predict(QUERY)
     np.testing.assert_allclose(result["mean"], expected)
     assert np.all(result["lo"] < result["mean"]) and np.all(result["mean"] < result["hi"])
+
+
+
+class _MarkedRow(torch.nn.Module):
+    """``scale`` times the last input column: picks out the row marked there."""
+
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x):
+        return self.scale * x[:, -1:]
+
+
+def test_a_trace_element_cannot_outweigh_the_host_whatever_its_gate():
+    """An element at 1e-4 of the atoms moves the pooled result by a trace even when the gate
+    network scores it 1000 above the host elements: unbounded gates (exp(1000) times its
+    fraction) let it take over the pooling, and a 0.001 formula-unit dopant moved log10 sigma
+    by up to 2.0."""
+    from predictor.nn.segments import WeightedAttentionPooling
+
+    pool = WeightedAttentionPooling(4, 1, gate_hidden=[8], message_hidden=[8])
+    pool.gate_nn, pool.message_nn = _MarkedRow(1000.0), _MarkedRow(100.0)  # the trace element's message: 100
+    with torch.no_grad():
+        pool.pow.fill_(-30.0)  # the smallest power of the fractions the pooling allows
+        hosts = torch.eye(4)[:3]
+        doped = torch.eye(4)
+        host_only = pool(hosts, torch.zeros(3, dtype=torch.long), 1, torch.tensor([[0.3], [0.6], [0.1]]))
+        with_trace = pool(doped, torch.zeros(4, dtype=torch.long), 1, torch.tensor([[0.3], [0.6], [0.1 - 1e-4], [1e-4]]))
+    assert float(host_only) == 0.0
+    assert 0.0 < float(with_trace) < 1e-3
+
+
+@needs_shared_data
+def test_pretraining_swaps_in_complete_weights_and_records_no_machine_paths(tmp_path):
+    from predictor.nn import pretrain
+
+    output = tmp_path / "pretrained"
+    output.mkdir()
+    (output / "previous.txt").write_text("previous weights")
+    settings = pretrain.main(["--epochs", "1", "--max-rows", "300", "--output", str(output)])
+    state, recorded = load_pretrained(output / pretrain.WEIGHTS)
+    assert state and recorded["command"] == settings["command"]
+    assert str(tmp_path) not in settings["command"] and "--output" not in settings["command"]
+    assert not (output / "previous.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["pretrained"]
+
+
+@needs_shared_data
+def test_interrupted_pretraining_leaves_the_previous_weights(tmp_path, monkeypatch):
+    from predictor.nn import pretrain
+
+    output = tmp_path / "pretrained"
+    output.mkdir()
+    (output / "previous.txt").write_text("previous weights")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pretrain, "write_manifest", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain.main(["--epochs", "1", "--max-rows", "300", "--output", str(output)])
+    assert [p.name for p in output.iterdir()] == ["previous.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["pretrained"]

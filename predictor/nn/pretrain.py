@@ -8,6 +8,8 @@ of the MP table read in place from the data directory (``mp/mp-formation-2020.cs
 pooling layers; the head is discarded, fine-tuning starts a fresh one) to
 ``roost_mp_formation.pt`` plus ``roost_mp_formation.json`` (settings, SHA-256 of the data,
 epochs, validation MAE in eV/atom, wall time). Load with ``torch.load(path, weights_only=True)``.
+The files are written into a staging folder beside the output folder, which replaces it when
+complete: an interrupted run leaves the previous weights in place.
 Architecture: the defaults of :class:`~predictor.nn.fitting.RoostConfig`, which the
 conductivity estimator also uses, so the weights fit it.
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +30,7 @@ import pandas as pd
 import torch
 from pymatgen.core import Composition
 
-from predictor.artifacts import PRETRAINED_KIND, read_manifest, sha256, write_manifest
+from predictor.artifacts import PRETRAINED_KIND, read_manifest, replace_folder, sha256, write_manifest
 from predictor.errors import ModelLoadError
 from predictor.model_layout import PRETRAINED_DIR
 from predictor.nn.data import MAX_ELEMENTS, CompositionGraphs
@@ -113,23 +117,32 @@ def main(argv: list[str] | None = None) -> dict:
     val_mae = float(np.mean(np.abs(mean * scale + centre - energy[val])))
     wall = time.perf_counter() - start
 
-    output = args.output or models_dir() / PRETRAINED_DIR
-    output.mkdir(parents=True, exist_ok=True)
-    torch.save(model.descriptor.state_dict(), output / WEIGHTS)
-    settings = {
-        "description": "Roost descriptor network pretrained on MP formation energy per atom",
-        "target": "formation_energy_per_atom", "target_unit": "eV/atom",
-        "data_file": "mp/mp-formation-2020.csv", "data_sha256": sha256(path),
-        "n_train": int(len(fit)), "n_validation": int(len(val)), "max_rows": args.max_rows, "seed": args.seed,
-        "config": config.to_dict(), "architecture": config.architecture(),
-        "epochs": args.epochs, "train_loss": history, "validation_mae_eV_per_atom": val_mae,
-        "target_centre_eV_per_atom": centre, "target_scale_eV_per_atom": scale,
-        "wall_time_s": round(wall, 1), "threads": 1, "torch": torch.__version__,
-        "command": "python -m predictor.nn.pretrain " + " ".join(argv if argv is not None else []),
-        "weights_sha256": sha256(output / WEIGHTS),
-    }
-    (output / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
-    write_manifest(output, PRETRAINED_KIND, [WEIGHTS, SETTINGS])
+    output = (args.output or models_dir() / PRETRAINED_DIR).absolute()
+    staging = output.with_name(f"{output.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        torch.save(model.descriptor.state_dict(), staging / WEIGHTS)
+        settings = {
+            "description": "Roost descriptor network pretrained on MP formation energy per atom",
+            "target": "formation_energy_per_atom", "target_unit": "eV/atom",
+            "data_file": "mp/mp-formation-2020.csv", "data_sha256": sha256(path),
+            "n_train": int(len(fit)), "n_validation": int(len(val)), "max_rows": args.max_rows, "seed": args.seed,
+            "config": config.to_dict(), "architecture": config.architecture(),
+            "epochs": args.epochs, "train_loss": history, "validation_mae_eV_per_atom": val_mae,
+            "target_centre_eV_per_atom": centre, "target_scale_eV_per_atom": scale,
+            "wall_time_s": round(wall, 1), "threads": 1, "torch": torch.__version__,
+            # the settings that make the weights, not where they were written (no machine's paths)
+            "command": (f"python -m predictor.nn.pretrain --epochs {args.epochs} --batch-size {args.batch_size} "
+                        f"--max-rows {args.max_rows} --seed {args.seed}"),
+            "weights_sha256": sha256(staging / WEIGHTS),
+        }
+        (staging / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
+        write_manifest(staging, PRETRAINED_KIND, [WEIGHTS, SETTINGS])
+        replace_folder(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     log.info("validation MAE %.3f eV/atom after %d epochs, %.0f s; wrote %s", val_mae, args.epochs, wall, output / WEIGHTS)
     return settings
 
