@@ -83,8 +83,9 @@ class TrainConfig:
         (``tests/test_chemistry.py``). The family benchmark (``benchmarks/model_families.py``,
         grouped 5-fold CV by chemical system) has the gradient-boosted family ahead for
         conductivity and the graph network ahead for the windows (MAE 0.262 / 0.346 V against
-        0.327 / 0.409 V), but the graph network takes 45 ms for a warm single prediction against
-        5 ms (``benchmarks/speed.py``; the target is 20 ms), so it is asked for by name.
+        0.327 / 0.409 V), but with the graph network for the windows a warm single prediction
+        takes 45 ms instead of 5 ms (``benchmarks/speed.py``; the target is 20 ms), so it is
+        asked for by name.
     """
 
     sources: tuple[str, ...] = SOURCES

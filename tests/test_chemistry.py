@@ -2,7 +2,7 @@
 
 - A trace dopant (0.001 formula units on the framework-cation site, charge balanced through
   the carrier) moves log10 sigma by at most 0.05 and each window limit by at most 0.03 V, in
-  both model families (measured over all 213 parents x 48 dopants, 12,814 pairs: largest
+  both model families (measured over all 213 parents x 61 dopants, 12,814 pairs: largest
   0.046, 0.018 and 0.011 V for the gradient-boosted models, 0.010, 0.011 and 0.007 V for the
   graph network). 0.01 on an anion site is a larger change (0.2-0.5 % of the atoms, and for
   O, S, N 0.01-0.02 more carrier): there the same bounds hold for 97.9-98.5 % of the 1,278
@@ -52,7 +52,7 @@ def family_predictor(request):
     Continuity and the window rules hold for every family (the graph network's attention
     gates are bounded, :data:`predictor.nn.segments.FRACTION_WEIGHTING`; before, its
     0.001 formula-unit cation dopants moved log10 sigma by more than 0.05 in 11 % of the
-    213 x 48 pairs, up to 2.0). The ``average`` family is the mean of the two.
+    12,814 pairs, up to 2.0). The ``average`` family is the mean of the two.
     """
     return Predictor.load(model_family=request.param)
 

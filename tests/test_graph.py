@@ -70,6 +70,26 @@ def test_save_load_round_trip(graph_model, tmp_path):
         np.testing.assert_array_equal(before[key], after[key])
 
 
+@pytest.mark.parametrize("weighting", [None, "1 + softplus(pow)"])
+def test_networks_saved_under_another_attention_weighting_are_refused(graph_model, tmp_path, weighting):
+    """Weights learnt under another weighting compute other numbers with this code: refuse them."""
+    import json
+
+    from predictor.artifacts import write_manifest
+    from predictor.errors import ModelLoadError
+
+    folder = graph_model.save(tmp_path / "graph")
+    settings = json.loads((folder / "estimator.json").read_text())
+    settings.pop("fraction_weighting")
+    if weighting is not None:
+        settings["fraction_weighting"] = weighting
+    (folder / "estimator.json").write_text(json.dumps(settings))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    write_manifest(folder, manifest["kind"], estimator=manifest["estimator"], target=manifest["target"])
+    with pytest.raises(ModelLoadError, match="attention weighting .* retrain"):
+        GraphConductivityRegressor.load(folder)
+
+
 def test_same_seed_same_predictions(small_set, graph_model):
     formulas, targets = small_set
     again = GraphConductivityRegressor(n_members=3, epochs=3, random_state=0).fit(formulas, targets)
@@ -148,13 +168,23 @@ def test_pretraining_swaps_in_complete_weights_and_records_no_machine_paths(tmp_
 
     output = tmp_path / "pretrained"
     output.mkdir()
-    (output / "previous.txt").write_text("previous weights")
+    (output / pretrain.WEIGHTS).write_text("previous weights")
     settings = pretrain.main(["--epochs", "1", "--max-rows", "300", "--output", str(output)])
     state, recorded = load_pretrained(output / pretrain.WEIGHTS)
-    assert state and recorded["command"] == settings["command"]
-    assert str(tmp_path) not in settings["command"] and "--output" not in settings["command"]
-    assert not (output / "previous.txt").exists()
+    assert state and recorded["command"] == settings["command"] and "--output" not in settings["command"]
+    assert str(tmp_path) not in (output / pretrain.SETTINGS).read_text()
+    assert sorted(p.name for p in output.iterdir()) == sorted(pretrain.PRETRAINED_FILES)
     assert [p.name for p in tmp_path.iterdir()] == ["pretrained"]
+
+
+def test_pretraining_refuses_an_output_folder_that_holds_other_files(tmp_path, capsys):
+    from predictor.nn import pretrain
+
+    (tmp_path / "notes.txt").write_text("a user's file")
+    with pytest.raises(SystemExit) as exit_info:
+        pretrain.main(["--epochs", "1", "--output", str(tmp_path)])
+    assert exit_info.value.code == 2 and "notes.txt" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "a user's file"
 
 
 @needs_shared_data
@@ -163,7 +193,7 @@ def test_interrupted_pretraining_leaves_the_previous_weights(tmp_path, monkeypat
 
     output = tmp_path / "pretrained"
     output.mkdir()
-    (output / "previous.txt").write_text("previous weights")
+    (output / pretrain.WEIGHTS).write_text("previous weights")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -171,5 +201,6 @@ def test_interrupted_pretraining_leaves_the_previous_weights(tmp_path, monkeypat
     monkeypatch.setattr(pretrain, "write_manifest", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pretrain.main(["--epochs", "1", "--max-rows", "300", "--output", str(output)])
-    assert [p.name for p in output.iterdir()] == ["previous.txt"]
+    assert [p.name for p in output.iterdir()] == [pretrain.WEIGHTS]
+    assert (output / pretrain.WEIGHTS).read_text() == "previous weights"
     assert [p.name for p in tmp_path.iterdir()] == ["pretrained"]

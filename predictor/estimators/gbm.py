@@ -89,7 +89,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         With 8 neighbours, 300 epochs and the surrogate's (256, 128) hidden layers, the
         grouped out-of-fold MAE of log10 sigma is 1.131 against 1.103 for the bag of trees
         (4 neighbours, 100 epochs, (96, 48): 1.210), and a trace dopant still moves the
-        shipped prediction by at most 0.046 (213 parents x 48 cation dopants at 0.001 f.u.).
+        shipped prediction by at most 0.046 (213 parents x 61 cation dopants at 0.001 f.u.).
     calibration_folds : int, default=5
         Folds of the grouped (by chemical system) cross-validation whose out-of-fold
         residuals calibrate the uncertainty; 0 or 1, or fewer than 10 training compositions,

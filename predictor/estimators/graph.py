@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from predictor.domain import ApplicabilityDomain
+from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import run_jobs
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
@@ -40,6 +41,7 @@ from predictor.nn.data import CompositionGraphs
 from predictor.nn.losses import LOSSES
 from predictor.nn.model import Roost
 from predictor.nn.fitting import RoostConfig, predict, train
+from predictor.nn.segments import FRACTION_WEIGHTING
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         if settings.get("architecture") != config.architecture():
             raise ValueError(
                 f"pretrained={str(self.pretrained)!r} has architecture {settings.get('architecture')}, "
-                f"this estimator has {config.architecture()}"
+                f"this estimator has {config.architecture()}; pretrain again with `python -m predictor.nn.pretrain`"
             )
         return state
 
@@ -330,7 +332,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         save_estimator_files(
             self, folder, ARTIFACT_KIND, files, params=params,
             model_params={k: list(v) if isinstance(v, tuple) else v for k, v in self.members_[0].model_params.items()},
-            target_centre=self.target_centre_, target_scale=self.target_scale_,
+            target_centre=self.target_centre_, target_scale=self.target_scale_, fraction_weighting=FRACTION_WEIGHTING,
         )
         return folder
 
@@ -339,6 +341,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         """Load a model written by :meth:`save`, verifying hashes (``torch.load(weights_only=True)``)."""
         folder = Path(folder)
         model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND)
+        check_fraction_weighting(settings.get("fraction_weighting"), folder)
         architecture = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["model_params"].items()}
         model.members_ = []
         for name in sorted(n for n in manifest["files"] if n.startswith("member_")):
@@ -348,6 +351,21 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             model.members_.append(member)
         model.target_centre_, model.target_scale_ = settings["target_centre"], settings["target_scale"]
         return model
+
+
+def check_fraction_weighting(recorded: str | None, folder: Path) -> None:
+    """Refuse networks saved under another attention weighting: their weights compute other numbers here.
+
+    Raises
+    ------
+    ModelLoadError
+        When ``recorded`` (from the saved settings) is not :data:`~predictor.nn.segments.FRACTION_WEIGHTING`.
+    """
+    if recorded != FRACTION_WEIGHTING:
+        raise ModelLoadError(
+            f"{folder}: graph network saved with attention weighting {recorded or 'fraction ** (1 + softplus(pow)), free gates'!r}, "
+            f"this version computes {FRACTION_WEIGHTING!r}; retrain it (`predictor train`)"
+        )
 
 
 class GraphConductivityRegressor(GraphRegressor):

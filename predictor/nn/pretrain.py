@@ -9,7 +9,8 @@ pooling layers; the head is discarded, fine-tuning starts a fresh one) to
 ``roost_mp_formation.pt`` plus ``roost_mp_formation.json`` (settings, SHA-256 of the data,
 epochs, validation MAE in eV/atom, wall time). Load with ``torch.load(path, weights_only=True)``.
 The files are written into a staging folder beside the output folder, which replaces it when
-complete: an interrupted run leaves the previous weights in place.
+complete: an interrupted run leaves the previous weights in place. An output folder that holds
+anything else is refused.
 Architecture: the defaults of :class:`~predictor.nn.fitting.RoostConfig`, which the
 conductivity estimator also uses, so the weights fit it.
 """
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 WEIGHTS = "roost_mp_formation.pt"
 SETTINGS = "roost_mp_formation.json"
+#: What a folder of pretrained weights holds.
+PRETRAINED_FILES = (WEIGHTS, SETTINGS, "manifest.json")
 
 
 def pretrained_path() -> Path:
@@ -90,8 +93,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--max-rows", type=int, default=0, help="random subsample of MP rows (0: all)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=None, help="folder (default: models/pretrained)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="folder of the weights, replaced when complete (default: models/pretrained)")
     args = parser.parse_args(argv)
+    output = (args.output or models_dir() / PRETRAINED_DIR).absolute()
+    foreign = sorted(p.name for p in output.iterdir() if p.name not in PRETRAINED_FILES) if output.is_dir() else []
+    if foreign:  # the folder is replaced as a whole: never take anything else with it
+        parser.error(f"--output {output} holds {', '.join(foreign[:5])} besides pretrained weights; "
+                     "give an empty or new folder, or one written by this command")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -117,7 +126,6 @@ def main(argv: list[str] | None = None) -> dict:
     val_mae = float(np.mean(np.abs(mean * scale + centre - energy[val])))
     wall = time.perf_counter() - start
 
-    output = (args.output or models_dir() / PRETRAINED_DIR).absolute()
     staging = output.with_name(f"{output.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
