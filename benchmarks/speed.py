@@ -154,7 +154,8 @@ def main() -> None:
     parser.add_argument("--reference-n", type=int, default=2000, help="formulas featurised by matminer (default: 2000)")
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--model-family", help="predict with this model family (default: the shipped default per property)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "speed.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="default: results/speed.json, or results/speed_<family>.json with --model-family")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -201,6 +202,9 @@ def main() -> None:
     results["targets_met"] = targets
     for name, ok in targets.items():
         print(f"  [{'met' if ok else 'NOT met'}] {name}")
+    if args.output is None:  # a family's run must not overwrite the default models' results
+        name = "speed.json" if args.model_family is None else f"speed_{args.model_family.replace('-', '_')}.json"
+        args.output = Path(__file__).parent / "results" / name
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.output}")
