@@ -28,6 +28,8 @@ import re
 import shutil
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
@@ -325,3 +327,21 @@ def replace_folder(staging: Path, target: Path) -> None:
         os.rename(aside, target)
         raise
     shutil.rmtree(aside)
+
+
+@contextmanager
+def staged_replacement(target: Path) -> Iterator[Path]:
+    """A staging folder ``<target>.staging-<pid>`` beside ``target`` to write into.
+
+    When the block completes, the staging folder replaces ``target`` (:func:`replace_folder`);
+    when it raises (or is interrupted), the staging folder is removed and ``target`` is untouched.
+    """
+    staging = target.with_name(f"{target.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

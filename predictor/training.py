@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.artifacts import library_versions, replace_folder, write_pyfunc_manifest
+from predictor.artifacts import library_versions, staged_replacement, write_pyfunc_manifest
 from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
@@ -247,10 +246,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     if progress:
         log.info(sources_line(summary, config.sources))
     check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
-    staging = target.with_name(f"{target.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_replacement(target) as staging:
         report = _train_into(staging, config, data, summary, progress, pretrained_weights(target))
         from predictor.model_card import write_model_card
         from predictor.tracking import save_pyfunc_model
@@ -260,10 +256,6 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
         for name in KEPT_FOLDERS:
             if (target / name).is_dir():
                 shutil.copytree(target / name, staging / name, symlinks=True)
-        replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     if track:
         report = {**report, "mlflow_run_id": log_run(report, target)}
     return report

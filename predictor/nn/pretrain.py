@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +29,7 @@ import pandas as pd
 import torch
 from pymatgen.core import Composition
 
-from predictor.artifacts import PRETRAINED_KIND, read_manifest, replace_folder, sha256, write_manifest
+from predictor.artifacts import PRETRAINED_KIND, read_manifest, sha256, staged_replacement, write_manifest
 from predictor.errors import ModelLoadError
 from predictor.model_layout import PRETRAINED_DIR
 from predictor.nn.data import MAX_ELEMENTS, CompositionGraphs
@@ -126,10 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     val_mae = float(np.mean(np.abs(mean * scale + centre - energy[val])))
     wall = time.perf_counter() - start
 
-    staging = output.with_name(f"{output.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_replacement(output) as staging:
         torch.save(model.descriptor.state_dict(), staging / WEIGHTS)
         settings = {
             "description": "Roost descriptor network pretrained on MP formation energy per atom",
@@ -147,10 +142,6 @@ def main(argv: list[str] | None = None) -> dict:
         }
         (staging / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
         write_manifest(staging, PRETRAINED_KIND, [WEIGHTS, SETTINGS])
-        replace_folder(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("validation MAE %.3f eV/atom after %d epochs, %.0f s; wrote %s", val_mae, args.epochs, wall, output / WEIGHTS)
     return settings
 
