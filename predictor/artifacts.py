@@ -329,13 +329,53 @@ def replace_folder(staging: Path, target: Path) -> None:
     shutil.rmtree(aside)
 
 
+_LEFT_BEHIND = re.compile(r"^(?P<name>.+)\.(?P<kind>staging|previous)-(?P<pid>\d+)$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or no way to tell: leave its folders alone
+    return True
+
+
+def recover_interrupted(folder: Path, names: set[str]) -> list[str]:
+    """Tidy what a killed :func:`staged_replacement` of ``folder/<name>`` left behind.
+
+    A process killed outright (SIGKILL, power cut) cannot clean up: it leaves
+    ``<name>.staging-<pid>`` (incomplete output: removed) and, if killed between the two renames
+    of :func:`replace_folder`, ``<name>.previous-<pid>`` (the old folder: put back when
+    ``<name>`` is missing, removed when the new one is in place). Only folders of ``names``
+    whose process is no longer running are touched. Returns what was done, one line each.
+    """
+    done = []
+    for entry in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+        match = _LEFT_BEHIND.match(entry.name)
+        if not match or match["name"] not in names or not entry.is_dir() or _process_alive(int(match["pid"])):
+            continue
+        target = entry.with_name(match["name"])
+        if match["kind"] == "previous" and not target.exists():
+            os.rename(entry, target)
+            done.append(f"restored {target} from {entry.name}, left by an interrupted replacement")
+        else:
+            shutil.rmtree(entry)
+            done.append(f"removed {entry}, left by an interrupted run")
+    return done
+
+
 @contextmanager
 def staged_replacement(target: Path) -> Iterator[Path]:
     """A staging folder ``<target>.staging-<pid>`` beside ``target`` to write into.
 
     When the block completes, the staging folder replaces ``target`` (:func:`replace_folder`);
     when it raises (or is interrupted), the staging folder is removed and ``target`` is untouched.
+    What a killed run left beside ``target`` is tidied first (:func:`recover_interrupted`).
     """
+    for line in recover_interrupted(target.parent, {target.name}):
+        warnings.warn(line, stacklevel=3)
     staging = target.with_name(f"{target.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.artifacts import library_versions, staged_replacement, write_pyfunc_manifest
+from predictor.artifacts import library_versions, recover_interrupted, staged_replacement, write_pyfunc_manifest
 from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
@@ -182,6 +182,8 @@ def check_replaceable(folder: Path, sources: set[str], allow_fewer_sources: bool
         return
     if not folder.is_dir():
         raise FileExistsError(f"{folder} is a file, not a model folder")
+    for line in recover_interrupted(folder, set(MODEL_FOLDER_ENTRIES)):
+        log.warning(line)
     foreign = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FOLDER_ENTRIES)
     if foreign:
         raise FileExistsError(f"{folder} holds files that are not models ({', '.join(foreign[:5])}); "

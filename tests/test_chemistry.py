@@ -3,13 +3,15 @@
 - A trace dopant (0.001 formula units on the framework-cation site, charge balanced through
   the carrier) moves log10 sigma by at most 0.05 and each window limit by at most 0.03 V, in
   both model families (measured over all 213 parents x 61 dopants, 12,814 pairs: largest
-  0.046, 0.018 and 0.011 V for the gradient-boosted models, 0.010, 0.011 and 0.007 V for the
+  0.046, 0.018 and 0.017 V for the gradient-boosted models, 0.010, 0.008 and 0.007 V for the
   graph network). 0.01 on an anion site is a larger change (0.2-0.5 % of the atoms, and for
-  O, S, N 0.01-0.02 more carrier): there the same bounds hold for 97.9-98.5 % of the 1,278
-  parent/dopant pairs with the gradient-boosted models (most of the rest are N) and for
-  98.8-100 % with the graph network; no pair moves log10 sigma by more than 0.094 or a limit by
-  more than 0.071 V (N for Cl in Li0.8Zr0.25La0.5Cl2.7O0.3 and in Li2.62Yb0.6Hf0.4Cl6); the
-  tests pin both.
+  O, S, N 0.01-0.02 more carrier). The window limits are pinned there by rule 4 of
+  :mod:`predictor.estimators.window_rules`: 2 and 3 of the 1,278 parent/dopant pairs move a
+  limit by more than 0.03 V with the gradient-boosted models (largest 0.056 V, Br for Cl in
+  Na1.13Zr0.39Cl2.17O0.26), 2 and 0 with the graph network. log10 sigma moves by more than
+  0.05 for 2.1 % of the pairs with the gradient-boosted models (largest 0.094, N in
+  Na0.75Sm1.75Cl6 and Li0.388Ta0.238La0.475Cl3) and for none with the graph network (largest
+  0.044). The tests pin these.
 - The windows obey thermodynamics: binary halides of the carrier are stable against the
   metal, the oxidation limit falls F > Cl > Br > I for one framework, and compositions between
   end members have limits between theirs.
@@ -29,13 +31,14 @@ from predictor.loaders.curated import read_conductivity_table
 
 MAX_LOG10_SIGMA_STEP = 0.05
 MAX_LIMIT_STEP_V = 0.03
-#: Largest steps for 0.01 on an anion site (measured over every pair of the grid: 0.094 and 0.066 V
-#: gradient-boosted, 0.044 and 0.071 V graph network).
-MAX_ANION_LOG10_SIGMA_STEP = 0.15
-MAX_ANION_LIMIT_STEP_V = 0.08
-#: Share of anion-site pairs allowed past MAX_LOG10_SIGMA_STEP / MAX_LIMIT_STEP_V (measured for log10 sigma
-#: and the two limits: 2.1 %, 1.9 %, 1.5 % gradient-boosted; 0 %, 0.7 %, 1.2 % graph network).
-MAX_ANION_SHARE_PAST_BOUNDS = 0.03
+#: Largest steps for 0.01 on an anion site (measured over every pair of the grid: 0.094 and 0.056 V
+#: gradient-boosted, 0.044 and 0.045 V graph network).
+MAX_ANION_LOG10_SIGMA_STEP = 0.12
+MAX_ANION_LIMIT_STEP_V = 0.06
+#: Share of anion-site pairs allowed past MAX_LOG10_SIGMA_STEP (measured: 2.1 % gradient-boosted, 0 % graph
+#: network) and past MAX_LIMIT_STEP_V (measured: at most 0.23 %, 3 of 1,278 pairs).
+MAX_ANION_SHARE_PAST_SIGMA_BOUND = 0.025
+MAX_ANION_SHARE_PAST_LIMIT_BOUND = 0.004
 CATION_TRACE = 0.001
 ANION_TRACE = 0.01
 
@@ -137,10 +140,11 @@ def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent
     doped = [substitute(p, d, "anion") for p, d in pairs]
     parents, doped = zip(*[(p, x) for (p, _), x in zip(pairs, doped) if x is not None])
     a, b = family_predictor.predict(list(parents)), family_predictor.predict(list(doped))
-    for column, bound in (("log10_sigma", MAX_LOG10_SIGMA_STEP), ("reduction_limit_V", MAX_LIMIT_STEP_V),
-                          ("oxidation_limit_V", MAX_LIMIT_STEP_V)):
+    for column, bound, share in (("log10_sigma", MAX_LOG10_SIGMA_STEP, MAX_ANION_SHARE_PAST_SIGMA_BOUND),
+                                 ("reduction_limit_V", MAX_LIMIT_STEP_V, MAX_ANION_SHARE_PAST_LIMIT_BOUND),
+                                 ("oxidation_limit_V", MAX_LIMIT_STEP_V, MAX_ANION_SHARE_PAST_LIMIT_BOUND)):
         past = np.abs(b[column].to_numpy() - a[column].to_numpy()) > bound
-        assert past.mean() <= MAX_ANION_SHARE_PAST_BOUNDS, (column, past.mean())
+        assert past.mean() <= share, (column, past.mean())
 
 
 @pytest.mark.parametrize("parent, doped", [
@@ -195,6 +199,8 @@ SOLID_SOLUTIONS = [  # composition, its end members
     ("Li2.7In0.7Zr0.3Cl6", ["Li3InCl6", "Li2ZrCl6"]),
     ("Li3Y0.2Er0.2Ho0.2Tm0.2Lu0.2Cl6", ["Li3YCl6", "Li3ErCl6", "Li3HoCl6", "Li3TmCl6", "Li3LuCl6"]),
     ("Li2.5Y0.5Zr0.5Cl3Br3", ["Li3YCl6", "Li2ZrCl6", "Li3YBr6", "Li2ZrBr6"]),
+    ("Li2.5Y0.5Zr0.5Cl3Br3", ["Li2.5Y0.5Zr0.5Cl6", "Li2.5Y0.5Zr0.5Br6"]),  # its single-anion versions (rule 4)
+    ("Li3.1YCl5.9O0.1", ["Li3YCl6", "Li9YO6"]),
     ("LiCl0.5Br0.5", ["LiCl", "LiBr"]),
 ]
 

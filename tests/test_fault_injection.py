@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -162,6 +163,44 @@ def test_interrupted_train_leaves_the_previous_models_untouched(tiny_training, m
     assert _snapshot(models) == before
     assert sorted(p.name for p in models.parent.iterdir()) == ["models"], "staging folder left behind"
     assert Predictor.load(models).predict(["Li3YCl6"])["error"].tolist() == [""]
+
+
+def _dead_pid() -> int:
+    """The process id of a process that has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_what_a_killed_run_left_behind_is_tidied_not_refused(models, caplog):
+    """A SIGKILLed pretraining leaves models/pretrained.staging-<pid>; one killed between its two
+    renames leaves the old folder as <name>.previous-<pid>. Neither blocks the next run."""
+    from predictor.artifacts import recover_interrupted, staged_replacement
+    from predictor.training import check_replaceable
+
+    _model_folder_with_sources(models, ["curated"])
+    dead = _dead_pid()
+    (models / f"pretrained.staging-{dead}").mkdir()
+    (models / f"pretrained.staging-{dead}" / "weights.pt").write_text("half written")
+    os.rename(models / "conductivity", models / f"conductivity.previous-{dead}")  # killed between the renames
+    (models / f"windows.staging-{os.getpid()}").mkdir()  # a live run's: left alone
+    with caplog.at_level("WARNING"):
+        with pytest.raises(FileExistsError, match="windows.staging"):
+            check_replaceable(models, {"curated"})
+    names = {p.name for p in models.iterdir()}
+    assert f"pretrained.staging-{dead}" not in names and "conductivity" in names
+    assert not any(".previous-" in name for name in names)
+    assert "left by an interrupted" in caplog.text
+    (models / f"windows.staging-{os.getpid()}").rmdir()
+    check_replaceable(models, {"curated"})
+    # staged_replacement tidies the same beside its target before it starts
+    target = models / "pretrained"
+    (models / f"pretrained.staging-{dead}").mkdir()
+    with pytest.warns(UserWarning, match="interrupted run"):
+        with staged_replacement(target) as staging:
+            (staging / "weights.json").write_text("{}")
+    assert sorted(p.name for p in models.iterdir() if "pretrained" in p.name) == ["pretrained"]
+    assert recover_interrupted(models, {"pretrained"}) == []
 
 
 def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, models, monkeypatch, capsys, caplog):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from predictor import parse_formula
-from predictor.estimators.window_rules import (_bounds, _decreasing_isotonic, apply_window_rules, end_members,
-                                               is_carrier_halide)
+from predictor.estimators.window_rules import (_bounds, _decreasing_isotonic, anion_versions, apply_window_rules,
+                                               end_members, is_carrier_halide)
 
 
 def _members(formula):
@@ -21,6 +21,23 @@ def test_end_members_of_a_cation_and_an_anion_mixture():
     assert end_members(parse_formula("YCl3")) is None  # no carrier, no reference electrode
 
 
+def test_every_anion_element_makes_end_members():
+    # O, S and N are anions like the halogens: LiNbOCl4 would be Li5NbO5 or "NbCl5" (no Li, does not exist)
+    members, share = anion_versions(parse_formula("LiNbOCl4"))
+    assert [dict(m.amounts) for m in members] == [{"Li": 5.0, "Nb": 1.0, "O": 5.0}] and share == pytest.approx(0.2)
+    assert _members("Li3.02YCl5.99N0.01") == pytest.approx({(("Cl", 6.0), ("Li", 3.0), ("Y", 1.0)): 5.99 / 6,
+                                                            (("Li", 15.0), ("N", 6.0), ("Y", 1.0)): 0.01 / 6}, abs=1e-6)
+
+
+def test_single_anion_versions_keep_the_framework():
+    members, share = anion_versions(parse_formula("Li2.5Y0.5Zr0.5Cl5Br"))
+    assert share == 1.0
+    assert {tuple(sorted(m.amounts)): round(m.weight, 6) for m in members} == {
+        (("Cl", 6.0), ("Li", 2.5), ("Y", 0.5), ("Zr", 0.5)): round(5 / 6, 6),
+        (("Br", 6.0), ("Li", 2.5), ("Y", 0.5), ("Zr", 0.5)): round(1 / 6, 6)}
+    assert anion_versions(parse_formula("Li2.5Y0.5Zr0.5Cl6")) == (None, 0.0)  # one anion: its own version
+
+
 def test_an_end_member_without_carrier_fades_out():
     # the Zr end member of Na0.7Zr0.3La0.7Cl4 would be "ZrCl4" with no Na: only NaLaCl4 remains
     members = end_members(parse_formula("Na0.7Zr0.3La0.7Cl4"))
@@ -28,8 +45,8 @@ def test_an_end_member_without_carrier_fades_out():
     assert dict(members[0].amounts) == pytest.approx({"Cl": 4.0, "La": 1.0, "Na": 1.0})
     # with a little more Na it comes in, in proportion to its Na content (0.15 Na per anion counts fully)
     members = end_members(parse_formula("Na0.76Zr0.3La0.7Cl3.94O0.03"))
-    zr = [m for m in members if "Zr" in dict(m.amounts)]
-    assert len(zr) == 1 and 0 < zr[0].weight < 0.3
+    zr = [m for m in members if "Zr" in dict(m.amounts)]  # with Cl and with O
+    assert len(zr) == 2 and 0 < sum(m.weight for m in zr) < 0.3
     trace = end_members(parse_formula("Li2.999In0.999Zr0.001Cl6"))
     assert sorted(round(m.weight, 3) for m in trace) == [0.001, 0.999]
 
@@ -67,3 +84,21 @@ def test_rules_on_a_made_up_regressor():
     assert np.all(np.diff(ox[2:6]) <= 1e-12)
     assert min(ox[3], ox[4]) - 1e-12 <= ox[6] <= max(ox[3], ox[4]) + 1e-12
     assert min(red[3], red[4]) - 1e-12 <= red[6] <= max(red[3], red[4]) + 1e-12
+
+
+def test_a_trace_anion_is_pinned_to_its_parent_whatever_the_regressor_does():
+    """A regressor that jumps by 1 V as soon as any Br is present cannot move a mixed-framework parent."""
+    def regressor(compositions):
+        jump = np.array([1.0 if c["Br"] > 0 else 0.0 for c in compositions])
+        y_share = np.array([c.get_atomic_fraction("Y") for c in compositions])
+        return 0.5 + 2 * y_share + jump, 3.5 + 2 * y_share - jump
+
+    formulas = ["Li2.5Y0.5Zr0.5Cl6", "Li2.5Y0.5Zr0.5Cl5.99Br0.01", "Li2.5Y0.5Zr0.5Cl3Br3"]
+    compositions = [parse_formula(f) for f in formulas]
+    red, ox = apply_window_rules(compositions, *regressor(compositions), regressor)
+    # the Br version (1 V away) counts by its weight only: 0.01 / 6 of a volt
+    assert abs(red[1] - red[0]) <= 0.01 / 6 + 1e-4 and abs(ox[1] - ox[0]) <= 0.01 / 6 + 1e-4
+    # half Br: between the all-Cl and the all-Br versions (each after rules 1-3)
+    versions = [parse_formula("Li2.5Y0.5Zr0.5Cl6"), parse_formula("Li2.5Y0.5Zr0.5Br6")]
+    red_v, ox_v = apply_window_rules(versions, *regressor(versions), regressor)
+    assert red_v.min() - 1e-12 <= red[2] <= red_v.max() + 1e-12 and ox_v.min() - 1e-12 <= ox[2] <= ox_v.max() + 1e-12

@@ -11,26 +11,33 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    (below) the four single-halogen versions are predicted, and their oxidation limits are
    made non-increasing in that order by isotonic regression (pool-adjacent-violators).
 3. **A mixture lies between its end members.** A composition is split into end members, one
-   per framework cation and halogen (Li2.5Y0.5Zr0.5Cl6 into Li3YCl6 and Li2ZrCl6,
-   Li3YBr3Cl3 into Li3YCl6 and Li3YBr6; the carrier content of each is set by charge balance
-   with the nominal oxidation states of :mod:`predictor.featurizers.ionic`, everything else
-   kept), weighted by the products of their framework-cation and halogen fractions. Its limit
-   is the regressor's prediction shifted by the weighted corrections that rules 1 and 2 made
-   to the end members, then clipped to the range of the end members' limits (an end member
-   of weight below 25 % widens that range only in proportion to its weight, so that a trace
-   dopant's end member cannot move the bounds at once). A composition
-   that decomposes into its end members is stable only where all of them are, and a
-   well-behaved solid solution sits between them: either way, the oxidation limit is not
-   below the lowest end member's and the reduction limit not above the highest one's.
+   per framework cation and anion element (Li2.5Y0.5Zr0.5Cl6 into Li3YCl6 and Li2ZrCl6,
+   Li3YBr3Cl3 into Li3YCl6 and Li3YBr6, LiNbOCl4 into Li5NbO5 and "Nb Cl5" (which needs no
+   Li, so does not exist, below); the carrier content of each is set by charge balance with
+   the nominal oxidation states of :mod:`predictor.featurizers.ionic`, everything else kept),
+   weighted by the products of their framework-cation and anion fractions. Its limit is the
+   regressor's prediction shifted by the weighted corrections that rules 1 and 2 made to the
+   end members, then clipped to the range of the end members' limits (an end member of weight
+   below 25 % widens that range only in proportion to its weight, so that a trace dopant's end
+   member cannot move the bounds at once). A composition that decomposes into its end members
+   is stable only where all of them are, and a well-behaved solid solution sits between them:
+   either way, the oxidation limit is not below the lowest end member's and the reduction
+   limit not above the highest one's.
+4. **A mixed-anion composition lies between its single-anion versions.** The same argument
+   for the anion sublattice alone: Li2.5Y0.5Zr0.5Cl5Br is a mixture of Li2.5Y0.5Zr0.5Cl6 and
+   Li2.5Y0.5Zr0.5Br6 (framework kept, the carrier balancing the charge), so its limits, after
+   rules 1-3, are clipped to the range of those versions' limits (after rules 1-3, the same
+   fading by weight). This pins a trace anion dopant to its parent whatever the framework: as
+   the dopant's share goes to zero, the range closes on the parent's own limit.
 
 Every step is continuous in the composition: as a dopant's amount goes to zero its end
 member's weight goes to zero and the result tends to the parent's, so a trace dopant cannot
 move a limit by more than the regressor itself moves. An end member that would need no (or a
 negative) carrier content does not exist; one with little carrier (below 0.15 per anion)
-counts in proportion to it, and the weights are renormalised; the clipping of rule 3 then
-applies only in part (by the square of the share of the composition that existing end
-members cover). Compositions without Li or Na,
-or without any existing end member, keep the regressor's prediction.
+counts in proportion to it, and the weights are renormalised; the clipping of rules 3 and 4
+then applies only in part (by the square of the share of the composition that existing end
+members cover). Compositions without Li or Na, or without any existing end member, keep the
+regressor's prediction.
 """
 
 from __future__ import annotations
@@ -82,36 +89,64 @@ def decompose(composition: Composition) -> tuple[list[EndMember] | None, float]:
     (almost) no carrier: the rule that a mixture lies between its end members holds in full
     only for a composition that is a mixture of existing ones.
     """
+    return _split(composition, framework=True)
+
+
+def anion_versions(composition: Composition) -> tuple[list[EndMember] | None, float]:
+    """The single-anion versions of a composition (rule 4), weighted by the anion fractions.
+
+    Li2.5Y0.5Zr0.5Cl5Br into Li2.5Y0.5Zr0.5Cl6 (5/6) and Li2.5Y0.5Zr0.5Br6 (1/6): every anion
+    atom becomes one element, the framework is kept, and the carrier balances the charge.
+    Weights and share as in :func:`decompose`; None for a composition with fewer than two
+    anion elements (its own single version: rule 4 changes nothing there).
+    """
+    carrier = mobile_ion(composition)
+    if carrier is None or sum(i.role == "anion" for i in ionic_picture(composition, carrier)) < 2:
+        return None, 0.0
+    return _split(composition, framework=False)
+
+
+def _split(composition: Composition, framework: bool) -> tuple[list[EndMember] | None, float]:
+    """End members, one per anion and (when ``framework``) per framework cation; see module docstring."""
     carrier = mobile_ion(composition)
     if carrier is None:
         return None, 0.0
     ions = ionic_picture(composition, carrier)
-    framework = [i for i in ions if i.role == "framework"]
-    halogens = [i for i in ions if i.role == "anion" and i.symbol in HALOGENS]
-    kept = {i.symbol: i.amount for i in ions if i.role not in ("framework", "carrier") and i.symbol not in HALOGENS}
-    framework_atoms = sum(i.amount for i in framework)
-    framework_charge = sum(i.amount * i.oxidation_state for i in framework)
-    halogen_atoms = sum(i.amount for i in halogens)
-    anion_atoms = sum(i.amount for i in ions if i.role == "anion")
+    cations = [i for i in ions if i.role == "framework"]
+    anions = [i for i in ions if i.role == "anion"]
+    kept = {i.symbol: i.amount for i in ions if i.role not in ("framework", "carrier", "anion")}
+    if not framework:
+        kept.update({i.symbol: i.amount for i in cations})
+        cations = []
+    framework_atoms = sum(i.amount for i in cations)
+    framework_charge = sum(i.amount * i.oxidation_state for i in cations)
+    anion_atoms = sum(i.amount for i in anions)
+    anion_charge = sum(i.amount * i.oxidation_state for i in anions)
 
     members = []
-    for cation in framework or [None]:
+    for cation in cations or [None]:
         if cation is None:
-            carrier_amount, cation_share, cation_part = composition[carrier], 1.0, {}
+            cation_carrier, cation_share, cation_part = 0.0, 1.0, {}
         else:
             # same framework atoms, all of this element at its own state; the carrier balances the charge
-            carrier_amount = composition[carrier] + framework_charge - framework_atoms * cation.oxidation_state
+            cation_carrier = framework_charge - framework_atoms * cation.oxidation_state
             cation_share, cation_part = cation.amount / framework_atoms, {cation.symbol: framework_atoms}
-        # an end member that needs (almost) no carrier does not exist: its weight fades out with its carrier
-        existence = min(carrier_amount / (CARRIER_RAMP * anion_atoms), 1.0) if anion_atoms > 0 else 1.0
-        if existence < 1e-3:
-            continue
-        for anion in halogens or [None]:
-            anion_share = anion.amount / halogen_atoms if anion is not None else 1.0
-            anion_part = {anion.symbol: halogen_atoms} if anion is not None else {}
-            amounts = {carrier: carrier_amount, **cation_part, **kept, **anion_part}
-            members.append(EndMember(tuple(sorted(amounts.items())), cation_share * anion_share * existence,
-                                     anion.symbol if anion is not None else None))
+        for anion in anions or [None]:
+            if anion is None:
+                anion_carrier, anion_share, anion_part = 0.0, 1.0, {}
+            else:
+                # same anion atoms, all of this element; the carrier balances the charge
+                anion_carrier = anion_charge - anion_atoms * anion.oxidation_state
+                anion_share, anion_part = anion.amount / anion_atoms, {anion.symbol: anion_atoms}
+            carrier_amount = composition[carrier] + cation_carrier + anion_carrier
+            # an end member that needs (almost) no carrier does not exist: its weight fades out with its carrier
+            existence = min(carrier_amount / (CARRIER_RAMP * anion_atoms), 1.0) if anion_atoms > 0 else 1.0
+            if existence < 1e-3:
+                continue
+            amounts = {carrier: carrier_amount, **kept, **cation_part, **anion_part}
+            halogen = anion.symbol if anion is not None and anion.symbol in HALOGENS else None
+            amounts = tuple(sorted((el, round(amount, 9)) for el, amount in amounts.items()))  # shared by equal members
+            members.append(EndMember(amounts, cation_share * anion_share * existence, halogen))
     total = sum(m.weight for m in members)
     if total <= 0:
         return None, 0.0
@@ -160,6 +195,30 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     -------
     reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
     """
+    reduction, oxidation = _apply_end_member_rules(compositions, reduction_V, oxidation_V, predict_limits)
+    versions = [anion_versions(c) for c in compositions]
+    mixed = [k for k, (members, _) in enumerate(versions) if members]
+    if not mixed:
+        return reduction, oxidation
+    needed: dict[tuple, int] = {}
+    for k in mixed:
+        for member in versions[k][0]:
+            needed.setdefault(member.amounts, len(needed))
+    single = [Composition(dict(a)) for a in needed]
+    version_limits = _apply_end_member_rules(single, *predict_limits(single), predict_limits)
+    for k in mixed:
+        members, share = versions[k]
+        rows = [needed[m.amounts] for m in members]
+        weight = np.array([m.weight for m in members])
+        for limits, of_versions in zip((reduction, oxidation), version_limits):
+            low, high = _bounds(of_versions[rows], weight)
+            limits[k] += share**2 * (np.clip(limits[k], low, high) - limits[k])
+    return reduction, oxidation
+
+
+def _apply_end_member_rules(compositions: Sequence[Composition], reduction_V: np.ndarray, oxidation_V: np.ndarray,
+                            predict_limits: Callable) -> tuple[np.ndarray, np.ndarray]:
+    """Rules 1-3 (module docstring); the arguments and result of :func:`apply_window_rules`."""
     decompositions = [decompose(c) for c in compositions]
     needed: dict[tuple, int] = {}
     for members, _ in decompositions:
