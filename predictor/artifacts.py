@@ -71,7 +71,8 @@ def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
 
 
 def folder_files(folder: Path, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Every file under ``folder`` but the manifest, as sorted relative POSIX paths.
+    """Every file under ``folder`` but the manifest (and a staging folder's owner file, removed
+    before the folder is put in place), as sorted relative POSIX paths.
 
     Linked folders are not followed; ``exclude`` names sub-folders (relative paths) whose
     content is verified by their own manifests.
@@ -83,7 +84,7 @@ def folder_files(folder: Path, exclude: tuple[str, ...] = ()) -> list[str]:
         dirs[:] = [d for d in dirs if str(relative / d).removeprefix("./") not in exclude]
         for name in files:
             path = str(relative / name).removeprefix("./")
-            if path != MANIFEST:
+            if path not in (MANIFEST, STAGING_OWNER):
                 names.append(path)
     return sorted(names)
 
@@ -329,40 +330,56 @@ def replace_folder(staging: Path, target: Path) -> None:
     shutil.rmtree(aside)
 
 
-_LEFT_BEHIND = re.compile(r"^(?P<name>.+)\.(?P<kind>staging|previous)-(?P<pid>\d+)$")
+_LEFT_BEHIND = re.compile(r"^(?P<name>.+)\.(?P<kind>staging|previous)-(?P<pid>\d{1,9})$")
+#: File in a staging folder naming the process that writes it (removed before the swap).
+STAGING_OWNER = ".staging-owner.json"
 
 
 def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a folder with our own id was left by an earlier run (containers reuse ids)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except OSError:
         return True  # someone else's process, or no way to tell: leave its folders alone
     return True
+
+
+def _abandoned_staging(entry: Path, pid: int) -> bool:
+    """True for a staging folder this machine's :func:`staged_replacement` wrote, whose process is gone."""
+    try:
+        owner = json.loads((entry / STAGING_OWNER).read_text())
+    except (OSError, ValueError):
+        return False  # not ours (or from a version that did not mark them): left to the user
+    return owner.get("host") == platform.node() and owner.get("pid") == pid and not _process_alive(pid)
 
 
 def recover_interrupted(folder: Path, names: set[str]) -> list[str]:
     """Tidy what a killed :func:`staged_replacement` of ``folder/<name>`` left behind.
 
-    A process killed outright (SIGKILL, power cut) cannot clean up: it leaves
-    ``<name>.staging-<pid>`` (incomplete output: removed) and, if killed between the two renames
-    of :func:`replace_folder`, ``<name>.previous-<pid>`` (the old folder: put back when
-    ``<name>`` is missing, removed when the new one is in place). Only folders of ``names``
-    whose process is no longer running are touched. Returns what was done, one line each.
+    A process killed outright (SIGKILL, SIGTERM, power cut) cannot clean up. It may leave
+    ``<name>.staging-<pid>``, its incomplete output: removed when it carries the owner file
+    this function's counterpart writes (same machine, process gone). Killed between the two
+    renames of :func:`replace_folder`, it leaves ``<name>.previous-<pid>``, the old folder, and
+    no ``<name>``: the old folder is put back. Nothing else is touched, and nothing is deleted
+    that is not a marked staging folder (a ``.previous-`` beside an existing ``<name>`` stays
+    for the user to check). Returns what was done, one line each.
     """
     done = []
-    for entry in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+    folder = Path(folder)
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
         match = _LEFT_BEHIND.match(entry.name)
-        if not match or match["name"] not in names or not entry.is_dir() or _process_alive(int(match["pid"])):
+        if not match or match["name"] not in names or entry.is_symlink() or not entry.is_dir():
             continue
-        target = entry.with_name(match["name"])
-        if match["kind"] == "previous" and not target.exists():
-            os.rename(entry, target)
-            done.append(f"restored {target} from {entry.name}, left by an interrupted replacement")
-        else:
+        target, pid = entry.with_name(match["name"]), int(match["pid"])
+        if match["kind"] == "staging" and _abandoned_staging(entry, pid):
             shutil.rmtree(entry)
-            done.append(f"removed {entry}, left by an interrupted run")
+            done.append(f"removed {entry}, the incomplete output of an interrupted run")
+        elif match["kind"] == "previous" and not target.exists() and not _process_alive(pid):
+            os.rename(entry, target)
+            done.append(f"restored {target} from {entry.name}, set aside by an interrupted run")
     return done
 
 
@@ -379,8 +396,11 @@ def staged_replacement(target: Path) -> Iterator[Path]:
     staging = target.with_name(f"{target.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    owner = staging / STAGING_OWNER
+    owner.write_text(json.dumps({"pid": os.getpid(), "host": platform.node()}))
     try:
         yield staging
+        owner.unlink()
         replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

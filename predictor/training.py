@@ -169,6 +169,10 @@ def previous_sources(folder: Path) -> set[str] | None:
 def check_replaceable(folder: Path, sources: set[str], allow_fewer_sources: bool = False) -> None:
     """Refuse to replace ``folder`` when it is not a model folder, or holds models trained on more sources.
 
+    What a killed run left beside or in ``folder`` is tidied first
+    (:func:`predictor.artifacts.recover_interrupted`: its marked staging folders removed, old
+    models it had set aside put back), so that the checks below see the models as they were.
+
     Raises
     ------
     FewerSourcesError
@@ -178,15 +182,19 @@ def check_replaceable(folder: Path, sources: set[str], allow_fewer_sources: bool
         When ``folder`` holds anything but models (training replaces the whole folder).
     """
     folder = Path(folder)
+    # what a killed run left (its incomplete output, or the old models set aside) is tidied first
+    for line in recover_interrupted(folder.parent, {folder.name}) + recover_interrupted(folder, set(MODEL_FOLDER_ENTRIES)):
+        log.warning(line)
     if not folder.exists():
         return
     if not folder.is_dir():
         raise FileExistsError(f"{folder} is a file, not a model folder")
-    for line in recover_interrupted(folder, set(MODEL_FOLDER_ENTRIES)):
-        log.warning(line)
     foreign = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FOLDER_ENTRIES)
     if foreign:
-        raise FileExistsError(f"{folder} holds files that are not models ({', '.join(foreign[:5])}); "
+        left = [name for name in foreign if ".staging-" in name or ".previous-" in name]
+        hint = (f"; {', '.join(left[:3])} look{'s' if len(left) == 1 else ''} left by an interrupted run: "
+                "remove once checked" if left else "")
+        raise FileExistsError(f"{folder} holds files that are not models ({', '.join(foreign[:5])}){hint}; "
                               "training replaces the whole folder: choose an empty or a model folder")
     before = previous_sources(folder)
     missing = sorted(before - sources) if before else []

@@ -178,7 +178,7 @@ def test_binary_halides_of_the_carrier_are_stable_against_the_metal(family_predi
 
 
 FRAMEWORKS = ["Li3Y{X}6", "Li3In{X}6", "Li3Sc{X}6", "Li3Er{X}6", "Li2Zr{X}6", "Na3Y{X}6", "Na2Zr{X}6", "Li{X}",
-              "Na{X}", "LiNb{X}6", "Li2Fe{X}4", "Li3Y0.5In0.5{X}6"]
+              "Na{X}", "LiNb{X}6", "Li2Fe{X}4", "Li3Y0.5In0.5{X}6", "Li6PS5{X}", "Li3.1Y{X}5.9O0.1"]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import socket
 import subprocess
@@ -25,8 +26,8 @@ import pytest
 from conftest import SMALL_SET
 
 from predictor import ConductivityRegressor
-from predictor.artifacts import (ArtifactVersionWarning, check_pyfunc_folder, read_manifest, write_manifest,
-                                 write_pyfunc_manifest)
+from predictor.artifacts import (STAGING_OWNER, ArtifactVersionWarning, check_pyfunc_folder, read_manifest,
+                                 write_manifest, write_pyfunc_manifest)
 from predictor.composition import parse_formula
 from predictor.errors import CompositionError, FewerSourcesError, ModelLoadError
 from predictor.estimators import WindowRegressor
@@ -172,35 +173,57 @@ def _dead_pid() -> int:
     return child.pid
 
 
+def _killed_staging(folder: Path, name: str, pid: int, marked: bool = True) -> Path:
+    """What ``staged_replacement`` of ``folder/name`` leaves when its process is killed."""
+    staging = folder / f"{name}.staging-{pid}"
+    staging.mkdir()
+    (staging / "weights.pt").write_text("half written")
+    if marked:
+        (staging / STAGING_OWNER).write_text(json.dumps({"pid": pid, "host": platform.node()}))
+    return staging
+
+
 def test_what_a_killed_run_left_behind_is_tidied_not_refused(models, caplog):
-    """A SIGKILLed pretraining leaves models/pretrained.staging-<pid>; one killed between its two
-    renames leaves the old folder as <name>.previous-<pid>. Neither blocks the next run."""
+    """A killed pretraining leaves models/pretrained.staging-<pid>; a run killed between its two
+    renames leaves the old folder as <name>.previous-<pid> and no <name>. Neither blocks the
+    next run; nothing that is not a marked staging folder of a finished process is deleted."""
     from predictor.artifacts import recover_interrupted, staged_replacement
     from predictor.training import check_replaceable
 
     _model_folder_with_sources(models, ["curated"])
     dead = _dead_pid()
-    (models / f"pretrained.staging-{dead}").mkdir()
-    (models / f"pretrained.staging-{dead}" / "weights.pt").write_text("half written")
-    os.rename(models / "conductivity", models / f"conductivity.previous-{dead}")  # killed between the renames
-    (models / f"windows.staging-{os.getpid()}").mkdir()  # a live run's: left alone
+    _killed_staging(models, "pretrained", dead)
+    os.rename(models / "conductivity", models / f"conductivity.previous-{dead}")
+    _killed_staging(models, "windows", os.getppid())  # a live process's: left alone
     with caplog.at_level("WARNING"):
-        with pytest.raises(FileExistsError, match="windows.staging"):
+        with pytest.raises(FileExistsError, match="windows.staging.*left by an interrupted run"):
             check_replaceable(models, {"curated"})
     names = {p.name for p in models.iterdir()}
     assert f"pretrained.staging-{dead}" not in names and "conductivity" in names
     assert not any(".previous-" in name for name in names)
-    assert "left by an interrupted" in caplog.text
-    (models / f"windows.staging-{os.getpid()}").rmdir()
+    assert "interrupted run" in caplog.text
+    shutil.rmtree(models / f"windows.staging-{os.getppid()}")
     check_replaceable(models, {"curated"})
-    # staged_replacement tidies the same beside its target before it starts
-    target = models / "pretrained"
-    (models / f"pretrained.staging-{dead}").mkdir()
+    # the whole model folder set aside and not put back: restored before the sources are checked
+    aside = models.with_name(f"models.previous-{dead}")
+    os.rename(models, aside)
+    with pytest.raises(FewerSourcesError):
+        check_replaceable(models, set())
+    assert models.is_dir() and not aside.exists()
+    # unmarked (a user's folder, or an older version's), or set aside beside a model folder: kept
+    _killed_staging(models, "pretrained", dead, marked=False)
+    (models / f"conductivity.previous-{dead}").mkdir()
+    assert recover_interrupted(models, {"pretrained", "conductivity"}) == []
+    shutil.rmtree(models / f"pretrained.staging-{dead}")
+    shutil.rmtree(models / f"conductivity.previous-{dead}")
+    # staged_replacement tidies beside its target before it starts, and the owner file never reaches the target
+    _killed_staging(models, "pretrained", dead)
     with pytest.warns(UserWarning, match="interrupted run"):
-        with staged_replacement(target) as staging:
+        with staged_replacement(models / "pretrained") as staging:
             (staging / "weights.json").write_text("{}")
+            write_manifest(staging, "test", ["weights.json"])
     assert sorted(p.name for p in models.iterdir() if "pretrained" in p.name) == ["pretrained"]
-    assert recover_interrupted(models, {"pretrained"}) == []
+    assert sorted(p.name for p in (models / "pretrained").iterdir()) == ["manifest.json", "weights.json"]
 
 
 def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, models, monkeypatch, capsys, caplog):

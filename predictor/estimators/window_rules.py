@@ -11,32 +11,40 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    (below) the four single-halogen versions are predicted, and their oxidation limits are
    made non-increasing in that order by isotonic regression (pool-adjacent-violators).
 3. **A mixture lies between its end members.** A composition is split into end members, one
-   per framework cation and anion element (Li2.5Y0.5Zr0.5Cl6 into Li3YCl6 and Li2ZrCl6,
-   Li3YBr3Cl3 into Li3YCl6 and Li3YBr6, LiNbOCl4 into Li5NbO5 and "Nb Cl5" (which needs no
-   Li, so does not exist, below); the carrier content of each is set by charge balance with
-   the nominal oxidation states of :mod:`predictor.featurizers.ionic`, everything else kept),
-   weighted by the products of their framework-cation and anion fractions. Its limit is the
-   regressor's prediction shifted by the weighted corrections that rules 1 and 2 made to the
-   end members, then clipped to the range of the end members' limits (an end member of weight
-   below 25 % widens that range only in proportion to its weight, so that a trace dopant's end
-   member cannot move the bounds at once). A composition that decomposes into its end members
-   is stable only where all of them are, and a well-behaved solid solution sits between them:
-   either way, the oxidation limit is not below the lowest end member's and the reduction
-   limit not above the highest one's.
+   per framework cation and halogen (Li2.5Y0.5Zr0.5Cl6 into Li3YCl6 and Li2ZrCl6,
+   Li3YBr3Cl3 into Li3YCl6 and Li3YBr6; the carrier content of each is set by charge balance
+   with the nominal oxidation states of :mod:`predictor.featurizers.ionic`, everything else,
+   other anions included, kept), weighted by the products of their framework-cation and
+   halogen fractions. Its limit is the regressor's prediction shifted by the weighted
+   corrections that rules 1 and 2 made to the end members, then clipped to the range of the
+   end members' limits (an end member of weight below 25 % widens that range only in
+   proportion to its weight, so that a trace dopant's end member cannot move the bounds at
+   once). A composition that decomposes into its end members is stable only where all of
+   them are, and a well-behaved solid solution sits between them: either way, the oxidation
+   limit is not below the lowest end member's and the reduction limit not above the highest
+   one's.
 4. **A mixed-anion composition lies between its single-anion versions.** The same argument
-   for the anion sublattice alone: Li2.5Y0.5Zr0.5Cl5Br is a mixture of Li2.5Y0.5Zr0.5Cl6 and
-   Li2.5Y0.5Zr0.5Br6 (framework kept, the carrier balancing the charge), so its limits, after
-   rules 1-3, are clipped to the range of those versions' limits (after rules 1-3, the same
-   fading by weight). This pins a trace anion dopant to its parent whatever the framework: as
-   the dopant's share goes to zero, the range closes on the parent's own limit.
+   for the anion sublattice, every anion element this time (O, S, N as well as halogens):
+   Li2.5Y0.5Zr0.5Cl5Br is a mixture of Li2.5Y0.5Zr0.5Cl6 and Li2.5Y0.5Zr0.5Br6 (framework
+   kept, the carrier balancing the charge: Li3.1YCl5.9O0.1 of Li3YCl6 and Li9YO6). Its
+   limits after rules 1-3 are clipped to the range of the versions' limits (each after rules
+   1-3, fading by weight as in rule 3). Applied last, this pins a trace anion dopant to its
+   parent whatever the framework: as the dopant's share goes to zero, the range closes on the
+   parent's own limit. A version in which another element would change its role does not
+   exist (LiPCl6 from Li6PS5Cl: P without S is not a cation). For halide mixtures the versions'
+   range lies within rule 3's; with O, S or N it may not, and rule 4 has the last word. Rule 4
+   clips a set of single-halogen compositions (Li6PS5F ... Li6PS5I) towards versions whose
+   limits keep the order of rule 2, so that order holds after it.
 
-Every step is continuous in the composition: as a dopant's amount goes to zero its end
-member's weight goes to zero and the result tends to the parent's, so a trace dopant cannot
-move a limit by more than the regressor itself moves. An end member that would need no (or a
-negative) carrier content does not exist; one with little carrier (below 0.15 per anion)
-counts in proportion to it, and the weights are renormalised; the clipping of rules 3 and 4
-then applies only in part (by the square of the share of the composition that existing end
-members cover). Compositions without Li or Na, or without any existing end member, keep the
+Every step is continuous in the composition wherever the roles of the ionic picture are (they
+change only at fixed ratios of anion-formers such as S to O or N to S, never for a trace): as a
+dopant's amount goes to zero its end member's weight goes to zero and the result tends to the
+parent's, so a trace dopant cannot move a limit by more than the regressor itself moves. An end
+member that would need no (or a negative) carrier content does not exist; one with little
+carrier (below 0.15 per anion) counts in proportion to it, and the weights are renormalised; the
+clipping of rules 3 and 4 then applies only in part (by the square of the share of the
+composition that existing end members cover; a single existing version pulls by that much
+towards its limit). Compositions without Li or Na, or without any existing end member, keep the
 regressor's prediction.
 """
 
@@ -83,45 +91,51 @@ def end_members(composition: Composition) -> list[EndMember] | None:
 
 
 def decompose(composition: Composition) -> tuple[list[EndMember] | None, float]:
-    """End members (weights summing to 1, or None) and the share of the composition they cover.
+    """End members of rule 3 (weights summing to 1, or None) and the share of the composition they cover.
 
     The share is 1 when every end member exists and falls with the weight of those that need
     (almost) no carrier: the rule that a mixture lies between its end members holds in full
     only for a composition that is a mixture of existing ones.
     """
-    return _split(composition, framework=True)
+    return _split(composition, by_framework=True)
 
 
 def anion_versions(composition: Composition) -> tuple[list[EndMember] | None, float]:
     """The single-anion versions of a composition (rule 4), weighted by the anion fractions.
 
     Li2.5Y0.5Zr0.5Cl5Br into Li2.5Y0.5Zr0.5Cl6 (5/6) and Li2.5Y0.5Zr0.5Br6 (1/6): every anion
-    atom becomes one element, the framework is kept, and the carrier balances the charge.
-    Weights and share as in :func:`decompose`; None for a composition with fewer than two
-    anion elements (its own single version: rule 4 changes nothing there).
+    atom becomes one element, the framework is kept, and the carrier balances the charge. A
+    version in which another element would change its role does not exist (Li6PS5Cl's all-Cl
+    version "LiPCl6", where P without S would count as an anion). Weights and share as in
+    :func:`decompose`; None for a composition with fewer than two anion elements (its own
+    single version: rule 4 changes nothing there).
     """
-    carrier = mobile_ion(composition)
-    if carrier is None or sum(i.role == "anion" for i in ionic_picture(composition, carrier)) < 2:
-        return None, 0.0
-    return _split(composition, framework=False)
+    return _split(composition, by_framework=False)
 
 
-def _split(composition: Composition, framework: bool) -> tuple[list[EndMember] | None, float]:
-    """End members, one per anion and (when ``framework``) per framework cation; see module docstring."""
+def _split(composition: Composition, by_framework: bool) -> tuple[list[EndMember] | None, float]:
+    """Rule 3's end members (``by_framework``: one per framework cation and halogen, other anions
+    kept) or rule 4's versions (one per anion element, framework kept); see module docstring."""
     carrier = mobile_ion(composition)
     if carrier is None:
         return None, 0.0
     ions = ionic_picture(composition, carrier)
-    cations = [i for i in ions if i.role == "framework"]
     anions = [i for i in ions if i.role == "anion"]
-    kept = {i.symbol: i.amount for i in ions if i.role not in ("framework", "carrier", "anion")}
-    if not framework:
-        kept.update({i.symbol: i.amount for i in cations})
-        cations = []
+    if by_framework:
+        cations = [i for i in ions if i.role == "framework"]
+        swapped = [i for i in anions if i.symbol in HALOGENS]
+    elif len(anions) < 2:
+        return None, 0.0
+    else:
+        cations, swapped = [], anions
+    split = {i.symbol for i in cations + swapped}
+    kept = {i.symbol: i.amount for i in ions if i.role != "carrier" and i.symbol not in split}
+    roles = {i.symbol: i.role for i in ions}
     framework_atoms = sum(i.amount for i in cations)
     framework_charge = sum(i.amount * i.oxidation_state for i in cations)
+    swapped_atoms = sum(i.amount for i in swapped)
+    swapped_charge = sum(i.amount * i.oxidation_state for i in swapped)
     anion_atoms = sum(i.amount for i in anions)
-    anion_charge = sum(i.amount * i.oxidation_state for i in anions)
 
     members = []
     for cation in cations or [None]:
@@ -131,19 +145,23 @@ def _split(composition: Composition, framework: bool) -> tuple[list[EndMember] |
             # same framework atoms, all of this element at its own state; the carrier balances the charge
             cation_carrier = framework_charge - framework_atoms * cation.oxidation_state
             cation_share, cation_part = cation.amount / framework_atoms, {cation.symbol: framework_atoms}
-        for anion in anions or [None]:
+        for anion in swapped or [None]:
             if anion is None:
                 anion_carrier, anion_share, anion_part = 0.0, 1.0, {}
             else:
                 # same anion atoms, all of this element; the carrier balances the charge
-                anion_carrier = anion_charge - anion_atoms * anion.oxidation_state
-                anion_share, anion_part = anion.amount / anion_atoms, {anion.symbol: anion_atoms}
+                anion_carrier = swapped_charge - swapped_atoms * anion.oxidation_state
+                anion_share, anion_part = anion.amount / swapped_atoms, {anion.symbol: swapped_atoms}
             carrier_amount = composition[carrier] + cation_carrier + anion_carrier
+            if carrier_amount <= 0:
+                continue
             # an end member that needs (almost) no carrier does not exist: its weight fades out with its carrier
             existence = min(carrier_amount / (CARRIER_RAMP * anion_atoms), 1.0) if anion_atoms > 0 else 1.0
             if existence < 1e-3:
                 continue
             amounts = {carrier: carrier_amount, **kept, **cation_part, **anion_part}
+            if not by_framework and not _keeps_roles(amounts, roles, carrier):
+                continue
             halogen = anion.symbol if anion is not None and anion.symbol in HALOGENS else None
             amounts = tuple(sorted((el, round(amount, 9)) for el, amount in amounts.items()))  # shared by equal members
             members.append(EndMember(amounts, cation_share * anion_share * existence, halogen))
@@ -151,6 +169,12 @@ def _split(composition: Composition, framework: bool) -> tuple[list[EndMember] |
     if total <= 0:
         return None, 0.0
     return [EndMember(m.amounts, m.weight / total, m.halogen) for m in members], min(total, 1.0)
+
+
+def _keeps_roles(amounts: dict[str, float], roles: dict[str, str], carrier: str) -> bool:
+    """True when every element of ``amounts`` has the role it had in the composition (a new one: anion)."""
+    version = ionic_picture(Composition(amounts), carrier)
+    return all(ion.role == roles.get(ion.symbol, "anion") for ion in version)
 
 
 def is_carrier_halide(amounts: Sequence[tuple[str, float]]) -> bool:
@@ -188,8 +212,9 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
         The regressor's predictions for ``compositions``.
     predict_limits : callable
         Maps a list of Compositions to the regressor's (reduction, oxidation) predictions in V;
-        called once, on the distinct end members of the whole batch and their halogen
-        versions.
+        called once on the distinct end members of the whole batch and their halogen versions,
+        and, when the batch has mixed-anion compositions, twice more (their single-anion
+        versions, then those versions' end members).
 
     Returns
     -------
