@@ -3,15 +3,13 @@
 - A trace dopant (0.001 formula units on the framework-cation site, charge balanced through
   the carrier) moves log10 sigma by at most 0.05 and each window limit by at most 0.03 V, in
   both model families (measured over all 213 parents x 61 dopants, 12,814 pairs: largest
-  0.046, 0.018 and 0.017 V for the gradient-boosted models, 0.010, 0.008 and 0.007 V for the
-  graph network). 0.01 on an anion site is a larger change (0.2-0.5 % of the atoms, and for
-  O, S, N 0.01-0.02 more carrier). The window limits are pinned there by rule 4 of
-  :mod:`predictor.estimators.window_rules`: 2 and 3 of the 1,278 parent/dopant pairs move a
-  limit by more than 0.03 V with the gradient-boosted models (largest 0.056 V, Br for Cl in
-  Na1.13Zr0.39Cl2.17O0.26), 2 and 0 with the graph network. log10 sigma moves by more than
-  0.05 for 2.1 % of the pairs with the gradient-boosted models (largest 0.094, N in
-  Na0.75Sm1.75Cl6 and Li0.388Ta0.238La0.475Cl3) and for none with the graph network (largest
-  0.044). The tests pin these.
+  0.046, 0.018 and 0.010 V for the gradient-boosted models, 0.010, 0.011 and 0.007 V for the
+  graph network). So does 0.01 on an anion site (0.2-0.5 % of the atoms, and for O, S, N
+  0.01-0.02 more carrier) for the window limits of every family (rule 4 of
+  :mod:`predictor.estimators.window_rules`; largest 0.022 V over the 1,278 pairs) and for
+  log10 sigma with the graph network (largest 0.044); the gradient-boosted conductivity model
+  moves by more than 0.05 for 2.1 % of those pairs (largest 0.094, N in Na0.75Sm1.75Cl6 and
+  Li0.388Ta0.238La0.475Cl3). The tests pin these.
 - The windows obey thermodynamics: binary halides of the carrier are stable against the
   metal, the oxidation limit falls F > Cl > Br > I for one framework, and compositions between
   end members have limits between theirs.
@@ -31,14 +29,11 @@ from predictor.loaders.curated import read_conductivity_table
 
 MAX_LOG10_SIGMA_STEP = 0.05
 MAX_LIMIT_STEP_V = 0.03
-#: Largest steps for 0.01 on an anion site (measured over every pair of the grid: 0.094 and 0.056 V
-#: gradient-boosted, 0.044 and 0.045 V graph network).
-MAX_ANION_LOG10_SIGMA_STEP = 0.12
-MAX_ANION_LIMIT_STEP_V = 0.06
-#: Share of anion-site pairs allowed past MAX_LOG10_SIGMA_STEP (measured: 2.1 % gradient-boosted, 0 % graph
-#: network) and past MAX_LIMIT_STEP_V (measured: at most 0.23 %, 3 of 1,278 pairs).
-MAX_ANION_SHARE_PAST_SIGMA_BOUND = 0.025
-MAX_ANION_SHARE_PAST_LIMIT_BOUND = 0.004
+#: The gradient-boosted conductivity model on 0.01 of an anion site: largest step (measured 0.094 over
+#: every pair of the grid) and share of pairs past MAX_LOG10_SIGMA_STEP (measured 2.1 %); the graph
+#: network and every family's window limits keep the trace bounds there.
+GBM_ANION_LOG10_SIGMA_STEP = 0.12
+GBM_ANION_SHARE_PAST_SIGMA_BOUND = 0.025
 CATION_TRACE = 0.001
 ANION_TRACE = 0.01
 
@@ -131,20 +126,25 @@ def test_trace_cation_dopant_barely_moves_the_predictions(family_predictor, pare
 def test_trace_anion_dopant_barely_moves_the_predictions(family_predictor, parent, dopant):
     doped = substitute(parent, dopant, "anion")
     if doped is not None:
-        _assert_trace_dopant_barely_moves(family_predictor, parent, doped, MAX_ANION_LOG10_SIGMA_STEP, MAX_ANION_LIMIT_STEP_V)
+        gbm = family_predictor.conductivity_model.model_family == "gradient-boosted"
+        _assert_trace_dopant_barely_moves(family_predictor, parent, doped,
+                                          GBM_ANION_LOG10_SIGMA_STEP if gbm else MAX_LOG10_SIGMA_STEP)
 
 
 @pytest.mark.slow
-def test_anion_site_dopants_stay_within_the_trace_bounds_for_nearly_every_parent(family_predictor):
+def test_anion_site_dopants_stay_within_the_trace_bounds(family_predictor):
+    """Every pair of the grid: window limits within 0.03 V; log10 sigma within 0.05 but for the
+    gradient-boosted conductivity model (a pinned share of pairs past it)."""
     pairs = [(p, d) for p in PARENTS for d in sorted(ANION_DOPANTS)]
     doped = [substitute(p, d, "anion") for p, d in pairs]
     parents, doped = zip(*[(p, x) for (p, _), x in zip(pairs, doped) if x is not None])
     a, b = family_predictor.predict(list(parents)), family_predictor.predict(list(doped))
-    for column, bound, share in (("log10_sigma", MAX_LOG10_SIGMA_STEP, MAX_ANION_SHARE_PAST_SIGMA_BOUND),
-                                 ("reduction_limit_V", MAX_LIMIT_STEP_V, MAX_ANION_SHARE_PAST_LIMIT_BOUND),
-                                 ("oxidation_limit_V", MAX_LIMIT_STEP_V, MAX_ANION_SHARE_PAST_LIMIT_BOUND)):
-        past = np.abs(b[column].to_numpy() - a[column].to_numpy()) > bound
-        assert past.mean() <= share, (column, past.mean())
+    for limit in ("reduction_limit_V", "oxidation_limit_V"):
+        steps = np.abs(b[limit].to_numpy() - a[limit].to_numpy())
+        assert steps.max() <= MAX_LIMIT_STEP_V, (limit, doped[int(steps.argmax())], steps.max())
+    past = np.abs(b["log10_sigma"].to_numpy() - a["log10_sigma"].to_numpy()) > MAX_LOG10_SIGMA_STEP
+    gbm = family_predictor.conductivity_model.model_family == "gradient-boosted"
+    assert past.mean() <= (GBM_ANION_SHARE_PAST_SIGMA_BOUND if gbm else 0.0), past.mean()
 
 
 @pytest.mark.parametrize("parent, doped", [
@@ -199,8 +199,6 @@ SOLID_SOLUTIONS = [  # composition, its end members
     ("Li2.7In0.7Zr0.3Cl6", ["Li3InCl6", "Li2ZrCl6"]),
     ("Li3Y0.2Er0.2Ho0.2Tm0.2Lu0.2Cl6", ["Li3YCl6", "Li3ErCl6", "Li3HoCl6", "Li3TmCl6", "Li3LuCl6"]),
     ("Li2.5Y0.5Zr0.5Cl3Br3", ["Li3YCl6", "Li2ZrCl6", "Li3YBr6", "Li2ZrBr6"]),
-    ("Li2.5Y0.5Zr0.5Cl3Br3", ["Li2.5Y0.5Zr0.5Cl6", "Li2.5Y0.5Zr0.5Br6"]),  # its single-anion versions (rule 4)
-    ("Li3.1YCl5.9O0.1", ["Li3YCl6", "Li9YO6"]),
     ("LiCl0.5Br0.5", ["LiCl", "LiBr"]),
 ]
 

@@ -23,29 +23,31 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    them are, and a well-behaved solid solution sits between them: either way, the oxidation
    limit is not below the lowest end member's and the reduction limit not above the highest
    one's.
-4. **A mixed-anion composition lies between its single-anion versions.** The same argument
-   for the anion sublattice, every anion element this time (O, S, N as well as halogens):
-   Li2.5Y0.5Zr0.5Cl5Br is a mixture of Li2.5Y0.5Zr0.5Cl6 and Li2.5Y0.5Zr0.5Br6 (framework
-   kept, the carrier balancing the charge: Li3.1YCl5.9O0.1 of Li3YCl6 and Li9YO6). Its
-   limits after rules 1-3 are clipped to the range of the versions' limits (each after rules
-   1-3, fading by weight as in rule 3). Applied last, this pins a trace anion dopant to its
-   parent whatever the framework: as the dopant's share goes to zero, the range closes on the
-   parent's own limit. A version in which another element would change its role does not
-   exist (LiPCl6 from Li6PS5Cl: P without S is not a cation). For halide mixtures the versions'
-   range lies within rule 3's; with O, S or N it may not, and rule 4 has the last word. Rule 4
-   clips a set of single-halogen compositions (Li6PS5F ... Li6PS5I) towards versions whose
-   limits keep the order of rule 2, so that order holds after it.
+4. **A trace anion cannot move the limits by more than a trace.** By the argument of rule 3
+   for the anion sublattice, a composition with a trace of another anion (halogen, O, S, N)
+   lies between its parent and the single-anion version of that dopant, with the dopant's
+   weight: its limits move from the parent's by that weight times a difference of a few volts
+   at most. The regressor alone can move more (a 0.01 N for Cl moved the oxidation limit of an
+   oxychloride by 0.066 V), so the limits of a composition with trace anions are pinned to
+   those of the composition without them (:func:`without_trace_anions`: their sites given to
+   the other anions, the carrier balancing the charge; Li3.02YCl5.99N0.01 to Li3YCl6), each
+   after rules 1-3, with weight 1 - (share / 5 %)^2 per trace anion: in full for a vanishing
+   trace, fading to nothing as the anion reaches ``TRACE_ANION_SHARE`` (5 %) of the anion
+   sites, from where the regressor, trained on such mixtures, decides. The weight depends on
+   the anion fractions only, and the composition without trace anions of a single-halogen
+   composition is single-halogen too, so rule 2's order (Li3.1YX5.9O0.1 for X = F ... I) holds
+   after rule 4.
 
 Every step is continuous in the composition wherever the roles of the ionic picture are (they
 change only at fixed ratios of anion-formers such as S to O or N to S, never for a trace): as a
 dopant's amount goes to zero its end member's weight goes to zero and the result tends to the
-parent's, so a trace dopant cannot move a limit by more than the regressor itself moves. An end
-member that would need no (or a negative) carrier content does not exist; one with little
-carrier (below 0.15 per anion) counts in proportion to it, and the weights are renormalised; the
-clipping of rules 3 and 4 then applies only in part (by the square of the share of the
-composition that existing end members cover; a single existing version pulls by that much
-towards its limit). Compositions without Li or Na, or without any existing end member, keep the
-regressor's prediction.
+parent's, so a trace dopant cannot move a limit by more than the regressor itself moves (and
+a trace anion, by rule 4, by much less). An end member that would need no (or a negative)
+carrier content does not exist; one with little carrier (below 0.15 per anion) counts in
+proportion to it, and the weights are renormalised; the clipping of rule 3 then applies only in
+part (by the square of the share of the composition that existing end members cover).
+Compositions without Li or Na, or without any existing end member, keep the regressor's
+prediction.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ HALOGEN_ORDER = ("F", "Cl", "Br", "I")
 CARRIER_RAMP = 0.15
 #: Weight from which an end member's limit bounds the mixture's fully (see ``_bounds``).
 FULL_WEIGHT = 0.25
+#: Share of the anion sites below which an anion other than the most abundant one is a trace
+#: (rule 4: pinned in full for a vanishing trace, not at all from this share on).
+TRACE_ANION_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -91,90 +96,83 @@ def end_members(composition: Composition) -> list[EndMember] | None:
 
 
 def decompose(composition: Composition) -> tuple[list[EndMember] | None, float]:
-    """End members of rule 3 (weights summing to 1, or None) and the share of the composition they cover.
+    """End members (weights summing to 1, or None) and the share of the composition they cover.
 
     The share is 1 when every end member exists and falls with the weight of those that need
     (almost) no carrier: the rule that a mixture lies between its end members holds in full
     only for a composition that is a mixture of existing ones.
     """
-    return _split(composition, by_framework=True)
-
-
-def anion_versions(composition: Composition) -> tuple[list[EndMember] | None, float]:
-    """The single-anion versions of a composition (rule 4), weighted by the anion fractions.
-
-    Li2.5Y0.5Zr0.5Cl5Br into Li2.5Y0.5Zr0.5Cl6 (5/6) and Li2.5Y0.5Zr0.5Br6 (1/6): every anion
-    atom becomes one element, the framework is kept, and the carrier balances the charge. A
-    version in which another element would change its role does not exist (Li6PS5Cl's all-Cl
-    version "LiPCl6", where P without S would count as an anion). Weights and share as in
-    :func:`decompose`; None for a composition with fewer than two anion elements (its own
-    single version: rule 4 changes nothing there).
-    """
-    return _split(composition, by_framework=False)
-
-
-def _split(composition: Composition, by_framework: bool) -> tuple[list[EndMember] | None, float]:
-    """Rule 3's end members (``by_framework``: one per framework cation and halogen, other anions
-    kept) or rule 4's versions (one per anion element, framework kept); see module docstring."""
     carrier = mobile_ion(composition)
     if carrier is None:
         return None, 0.0
     ions = ionic_picture(composition, carrier)
-    anions = [i for i in ions if i.role == "anion"]
-    if by_framework:
-        cations = [i for i in ions if i.role == "framework"]
-        swapped = [i for i in anions if i.symbol in HALOGENS]
-    elif len(anions) < 2:
-        return None, 0.0
-    else:
-        cations, swapped = [], anions
-    split = {i.symbol for i in cations + swapped}
-    kept = {i.symbol: i.amount for i in ions if i.role != "carrier" and i.symbol not in split}
-    roles = {i.symbol: i.role for i in ions}
-    framework_atoms = sum(i.amount for i in cations)
-    framework_charge = sum(i.amount * i.oxidation_state for i in cations)
-    swapped_atoms = sum(i.amount for i in swapped)
-    swapped_charge = sum(i.amount * i.oxidation_state for i in swapped)
-    anion_atoms = sum(i.amount for i in anions)
+    framework = [i for i in ions if i.role == "framework"]
+    halogens = [i for i in ions if i.role == "anion" and i.symbol in HALOGENS]
+    kept = {i.symbol: i.amount for i in ions if i.role not in ("framework", "carrier") and i.symbol not in HALOGENS}
+    framework_atoms = sum(i.amount for i in framework)
+    framework_charge = sum(i.amount * i.oxidation_state for i in framework)
+    halogen_atoms = sum(i.amount for i in halogens)
+    anion_atoms = sum(i.amount for i in ions if i.role == "anion")
 
     members = []
-    for cation in cations or [None]:
+    for cation in framework or [None]:
         if cation is None:
-            cation_carrier, cation_share, cation_part = 0.0, 1.0, {}
+            carrier_amount, cation_share, cation_part = composition[carrier], 1.0, {}
         else:
             # same framework atoms, all of this element at its own state; the carrier balances the charge
-            cation_carrier = framework_charge - framework_atoms * cation.oxidation_state
+            carrier_amount = composition[carrier] + framework_charge - framework_atoms * cation.oxidation_state
             cation_share, cation_part = cation.amount / framework_atoms, {cation.symbol: framework_atoms}
-        for anion in swapped or [None]:
-            if anion is None:
-                anion_carrier, anion_share, anion_part = 0.0, 1.0, {}
-            else:
-                # same anion atoms, all of this element; the carrier balances the charge
-                anion_carrier = swapped_charge - swapped_atoms * anion.oxidation_state
-                anion_share, anion_part = anion.amount / swapped_atoms, {anion.symbol: swapped_atoms}
-            carrier_amount = composition[carrier] + cation_carrier + anion_carrier
-            if carrier_amount <= 0:
-                continue
-            # an end member that needs (almost) no carrier does not exist: its weight fades out with its carrier
-            existence = min(carrier_amount / (CARRIER_RAMP * anion_atoms), 1.0) if anion_atoms > 0 else 1.0
-            if existence < 1e-3:
-                continue
-            amounts = {carrier: carrier_amount, **kept, **cation_part, **anion_part}
-            if not by_framework and not _keeps_roles(amounts, roles, carrier):
-                continue
-            halogen = anion.symbol if anion is not None and anion.symbol in HALOGENS else None
-            amounts = tuple(sorted((el, round(amount, 9)) for el, amount in amounts.items()))  # shared by equal members
-            members.append(EndMember(amounts, cation_share * anion_share * existence, halogen))
+        if carrier_amount <= 0:
+            continue
+        # an end member that needs (almost) no carrier does not exist: its weight fades out with its carrier
+        existence = min(carrier_amount / (CARRIER_RAMP * anion_atoms), 1.0) if anion_atoms > 0 else 1.0
+        if existence < 1e-3:
+            continue
+        for anion in halogens or [None]:
+            anion_share = anion.amount / halogen_atoms if anion is not None else 1.0
+            anion_part = {anion.symbol: halogen_atoms} if anion is not None else {}
+            amounts = {carrier: carrier_amount, **cation_part, **kept, **anion_part}
+            members.append(EndMember(tuple(sorted(amounts.items())), cation_share * anion_share * existence,
+                                     anion.symbol if anion is not None else None))
     total = sum(m.weight for m in members)
     if total <= 0:
         return None, 0.0
     return [EndMember(m.amounts, m.weight / total, m.halogen) for m in members], min(total, 1.0)
 
 
-def _keeps_roles(amounts: dict[str, float], roles: dict[str, str], carrier: str) -> bool:
-    """True when every element of ``amounts`` has the role it had in the composition (a new one: anion)."""
-    version = ionic_picture(Composition(amounts), carrier)
-    return all(ion.role == roles.get(ion.symbol, "anion") for ion in version)
+def without_trace_anions(composition: Composition) -> tuple[Composition | None, float]:
+    """The composition without its trace anions, and how fully rule 4 pins to it.
+
+    Trace anions are the anion elements (halogens, O, S, N, ...) below ``TRACE_ANION_SHARE`` of
+    the anion sites, the most abundant one excepted. Their sites go to the other anions in
+    proportion to their amounts and the carrier balances the charge (Li3.02YCl5.99N0.01 gives
+    Li3YCl6). The pinning weight is the product over trace anions of 1 - (share / 5 %)^2: 1
+    for a vanishing trace, 0 at 5 %. Returns (None, 0.0) when there is no trace anion or the
+    carrier would run out.
+    """
+    carrier = mobile_ion(composition)
+    if carrier is None:
+        return None, 0.0
+    anions = [i for i in ionic_picture(composition, carrier) if i.role == "anion"]
+    anion_atoms = sum(i.amount for i in anions)
+    main = max(anions, key=lambda i: i.amount, default=None)
+    trace = [i for i in anions if i is not main and i.amount < TRACE_ANION_SHARE * anion_atoms]
+    if not trace:
+        return None, 0.0
+    hosts = [i for i in anions if i not in trace]
+    host_atoms = sum(i.amount for i in hosts)
+    moved_atoms = sum(i.amount for i in trace)
+    amounts = composition.get_el_amt_dict()
+    for ion in trace:
+        del amounts[ion.symbol]
+        amounts[carrier] += ion.amount * ion.oxidation_state  # its charge no longer balanced ...
+    for ion in hosts:
+        amounts[ion.symbol] += moved_atoms * ion.amount / host_atoms
+        amounts[carrier] -= moved_atoms * ion.amount / host_atoms * ion.oxidation_state  # ... the hosts' instead
+    if amounts[carrier] <= 0:
+        return None, 0.0
+    weight = float(np.prod([1.0 - (i.amount / anion_atoms / TRACE_ANION_SHARE) ** 2 for i in trace]))
+    return Composition(amounts), weight
 
 
 def is_carrier_halide(amounts: Sequence[tuple[str, float]]) -> bool:
@@ -213,31 +211,23 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     predict_limits : callable
         Maps a list of Compositions to the regressor's (reduction, oxidation) predictions in V;
         called once on the distinct end members of the whole batch and their halogen versions,
-        and, when the batch has mixed-anion compositions, twice more (their single-anion
-        versions, then those versions' end members).
+        and, when the batch has compositions with trace anions, twice more (those compositions
+        without them, then their end members).
 
     Returns
     -------
     reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
     """
     reduction, oxidation = _apply_end_member_rules(compositions, reduction_V, oxidation_V, predict_limits)
-    versions = [anion_versions(c) for c in compositions]
-    mixed = [k for k, (members, _) in enumerate(versions) if members]
-    if not mixed:
+    pinned = [(k, *without_trace_anions(c)) for k, c in enumerate(compositions)]
+    pinned = [(k, parent, weight) for k, parent, weight in pinned if parent is not None and weight > 0]
+    if not pinned:
         return reduction, oxidation
-    needed: dict[tuple, int] = {}
-    for k in mixed:
-        for member in versions[k][0]:
-            needed.setdefault(member.amounts, len(needed))
-    single = [Composition(dict(a)) for a in needed]
-    version_limits = _apply_end_member_rules(single, *predict_limits(single), predict_limits)
-    for k in mixed:
-        members, share = versions[k]
-        rows = [needed[m.amounts] for m in members]
-        weight = np.array([m.weight for m in members])
-        for limits, of_versions in zip((reduction, oxidation), version_limits):
-            low, high = _bounds(of_versions[rows], weight)
-            limits[k] += share**2 * (np.clip(limits[k], low, high) - limits[k])
+    parents = [parent for _, parent, _ in pinned]
+    parent_limits = _apply_end_member_rules(parents, *predict_limits(parents), predict_limits)
+    rows, weights = np.array([k for k, _, _ in pinned]), np.array([w for _, _, w in pinned])
+    for limits, of_parents in zip((reduction, oxidation), parent_limits):
+        limits[rows] += weights * (of_parents - limits[rows])
     return reduction, oxidation
 
 
