@@ -4,7 +4,7 @@ One regressor per limit (gradient-boosted by default, :class:`WindowLimitRegress
 model of the protocol in :mod:`.base`, e.g. the graph network), each with its own calibrated
 uncertainty; the thermodynamic rules of
 :mod:`.window_rules` (binary carrier halides stable against the metal, F > Cl > Br > I, mixtures
-between their end members, mixed anions between their single-anion versions) are applied on top. Limits are in V vs the metal of the mobile
+between their end members, trace anions pinned to the composition without them) are applied on top. Limits are in V vs the metal of the mobile
 ion (Li+/Li or Na+/Na).
 """
 

@@ -59,8 +59,10 @@ import numpy as np
 from pymatgen.core import Composition
 
 from predictor.composition import HALOGENS, mobile_ion
-from predictor.featurizers.ionic import ionic_picture
+from predictor.featurizers.ionic import CHALCOGENS, HALOGEN_STATES, PNICTOGEN_ANIONS, ionic_picture
 
+#: Elements that can be anions in the ionic picture.
+ANION_FORMERS = (*HALOGEN_STATES, *CHALCOGENS, *PNICTOGEN_ANIONS, "H")
 #: Halogens in the order of falling oxidation limit.
 HALOGEN_ORDER = ("F", "Cl", "Br", "I")
 #: An end member with fewer carrier atoms per anion than this counts only in proportion (none
@@ -151,8 +153,8 @@ def without_trace_anions(composition: Composition) -> tuple[Composition | None, 
     carrier would run out.
     """
     carrier = mobile_ion(composition)
-    if carrier is None:
-        return None, 0.0
+    if carrier is None or sum(composition[el] > 0 for el in ANION_FORMERS) < 2:
+        return None, 0.0  # one anion at most: nothing to pin (and no ionic picture to work out)
     anions = [i for i in ionic_picture(composition, carrier) if i.role == "anion"]
     anion_atoms = sum(i.amount for i in anions)
     main = max(anions, key=lambda i: i.amount, default=None)
