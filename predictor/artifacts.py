@@ -347,6 +347,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def left_by_interrupted_run(name: str) -> bool:
+    """True for a name :func:`staged_replacement` gives its staging or set-aside folders."""
+    return _LEFT_BEHIND.match(name) is not None
+
+
 def _abandoned_staging(entry: Path, pid: int) -> bool:
     """True for a staging folder this machine's :func:`staged_replacement` wrote, whose process is gone."""
     try:

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.artifacts import library_versions, recover_interrupted, staged_replacement, write_pyfunc_manifest
+from predictor.artifacts import (left_by_interrupted_run, library_versions, recover_interrupted, staged_replacement,
+                                 write_pyfunc_manifest)
 from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
@@ -191,7 +192,7 @@ def check_replaceable(folder: Path, sources: set[str], allow_fewer_sources: bool
         raise FileExistsError(f"{folder} is a file, not a model folder")
     foreign = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FOLDER_ENTRIES)
     if foreign:
-        left = [name for name in foreign if ".staging-" in name or ".previous-" in name]
+        left = [name for name in foreign if left_by_interrupted_run(name)]
         hint = (f"; {', '.join(left[:3])} look{'s' if len(left) == 1 else ''} left by an interrupted run: "
                 "remove once checked" if left else "")
         raise FileExistsError(f"{folder} holds files that are not models ({', '.join(foreign[:5])}){hint}; "
