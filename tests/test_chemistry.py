@@ -2,14 +2,12 @@
 
 - A trace dopant (0.001 formula units on the framework-cation site, charge balanced through
   the carrier) moves log10 sigma by at most 0.05 and each window limit by at most 0.03 V, in
-  both model families (measured over all 213 parents x 61 dopants, 12,814 pairs: largest
-  0.046, 0.018 and 0.010 V for the gradient-boosted models, 0.010, 0.011 and 0.007 V for the
-  graph network). So does 0.01 on an anion site (0.2-0.5 % of the atoms, and for O, S, N
-  0.01-0.02 more carrier) for the window limits of every family (rule 4 of
-  :mod:`predictor.estimators.window_rules`; largest 0.022 V over the 1,278 pairs) and for
-  log10 sigma with the graph network (largest 0.044); the gradient-boosted conductivity model
-  moves by more than 0.05 for 2.1 % of those pairs (largest 0.094, N in Na0.75Sm1.75Cl6 and
-  Li0.388Ta0.238La0.475Cl3). The tests pin these.
+  both model families (measured over all 213 curated halides x 61 dopants, 12,814 pairs:
+  largest 0.046, 0.018 and 0.010 V for the gradient-boosted models, 0.010, 0.011 and 0.007 V
+  for the graph network). So does 0.01 on an anion site (0.2-0.5 % of the atoms, and for O,
+  S, N 0.01-0.02 more carrier) for every pair of the training halides in every family: a trace
+  anion is pinned to the composition without it (:mod:`predictor.estimators.trace_anions`,
+  rule 4 of :mod:`predictor.estimators.window_rules` for the limits).
 - The windows obey thermodynamics: binary halides of the carrier are stable against the
   metal, the oxidation limit falls F > Cl > Br > I for one framework, and compositions between
   end members have limits between theirs.
@@ -26,14 +24,13 @@ from predictor.composition import HALOGENS, mobile_ion
 from predictor.featurizers import CompositionFeaturizer
 from predictor.featurizers.ionic import ionic_picture
 from predictor.loaders.curated import read_conductivity_table
+from predictor.loaders.curated.conductivity_labels import room_temperature_conductivity
 
 MAX_LOG10_SIGMA_STEP = 0.05
 MAX_LIMIT_STEP_V = 0.03
-#: The gradient-boosted conductivity model on 0.01 of an anion site: largest step (measured 0.094 over
-#: every pair of the grid) and share of pairs past MAX_LOG10_SIGMA_STEP (measured 2.1 %); the graph
-#: network and every family's window limits keep the trace bounds there.
-GBM_ANION_LOG10_SIGMA_STEP = 0.12
-GBM_ANION_SHARE_PAST_SIGMA_BOUND = 0.025
+#: Share of the anion-site pairs of OTHER_CURATED_HALIDES whose log10 sigma may move by more than
+#: MAX_LOG10_SIGMA_STEP (measured: 1 of 270 with the gradient-boosted model, see the test).
+OTHER_HALIDES_SHARE_PAST_SIGMA_BOUND = 0.01
 CATION_TRACE = 0.001
 ANION_TRACE = 0.01
 
@@ -55,10 +52,10 @@ def family_predictor(request):
     return Predictor.load(model_family=request.param)
 
 
-def _parents() -> list[str]:
-    """Halides of the curated training data with a carrier and a framework cation."""
+def _parents(formulas) -> list[str]:
+    """The halides among ``formulas`` with a carrier and a framework cation."""
     parents = []
-    for formula in sorted(set(read_conductivity_table()["formula"])):
+    for formula in sorted(set(formulas)):
         composition = parse_formula(formula)
         carrier = mobile_ion(composition)
         if carrier is None or not any(composition[h] > 0 for h in HALOGENS):
@@ -68,7 +65,10 @@ def _parents() -> list[str]:
     return parents
 
 
-PARENTS = _parents()
+#: The training halides: the curated room-temperature labels the models are trained on.
+PARENTS = _parents(room_temperature_conductivity()["formula"])
+#: The other halides of the curated file (composites, bounds, other temperatures): not trained on.
+OTHER_CURATED_HALIDES = sorted(set(_parents(read_conductivity_table()["formula"])) - set(PARENTS))
 CATION_DOPANTS = [e.symbol for e in Element if e.Z <= 83 and not (e.is_noble_gas or e.is_halogen)
                   and e.symbol not in ("H", "Li", "Na", "O", "S", "Se", "Te", "N", "P", "C", "B", "Si", "As")
                   and any(s > 0 for s in e.common_oxidation_states)]
@@ -126,25 +126,39 @@ def test_trace_cation_dopant_barely_moves_the_predictions(family_predictor, pare
 def test_trace_anion_dopant_barely_moves_the_predictions(family_predictor, parent, dopant):
     doped = substitute(parent, dopant, "anion")
     if doped is not None:
-        gbm = family_predictor.conductivity_model.model_family == "gradient-boosted"
-        _assert_trace_dopant_barely_moves(family_predictor, parent, doped,
-                                          GBM_ANION_LOG10_SIGMA_STEP if gbm else MAX_LOG10_SIGMA_STEP)
+        _assert_trace_dopant_barely_moves(family_predictor, parent, doped)
+
+
+def _anion_site_steps(predictor, parents):
+    """Per pair of ``parents`` x anion dopants: the doped formula and |step| of log10 sigma and each limit."""
+    pairs = [(p, d) for p in parents for d in sorted(ANION_DOPANTS)]
+    doped = [substitute(p, d, "anion") for p, d in pairs]
+    parents, doped = zip(*[(p, x) for (p, _), x in zip(pairs, doped) if x is not None])
+    a, b = predictor.predict(list(parents)), predictor.predict(list(doped))
+    columns = ("log10_sigma", "reduction_limit_V", "oxidation_limit_V")
+    return doped, {c: np.abs(b[c].to_numpy() - a[c].to_numpy()) for c in columns}
 
 
 @pytest.mark.slow
 def test_anion_site_dopants_stay_within_the_trace_bounds(family_predictor):
-    """Every pair of the grid: window limits within 0.03 V; log10 sigma within 0.05 but for the
-    gradient-boosted conductivity model (a pinned share of pairs past it)."""
-    pairs = [(p, d) for p in PARENTS for d in sorted(ANION_DOPANTS)]
-    doped = [substitute(p, d, "anion") for p, d in pairs]
-    parents, doped = zip(*[(p, x) for (p, _), x in zip(pairs, doped) if x is not None])
-    a, b = family_predictor.predict(list(parents)), family_predictor.predict(list(doped))
-    for limit in ("reduction_limit_V", "oxidation_limit_V"):
-        steps = np.abs(b[limit].to_numpy() - a[limit].to_numpy())
-        assert steps.max() <= MAX_LIMIT_STEP_V, (limit, doped[int(steps.argmax())], steps.max())
-    past = np.abs(b["log10_sigma"].to_numpy() - a["log10_sigma"].to_numpy()) > MAX_LOG10_SIGMA_STEP
-    gbm = family_predictor.conductivity_model.model_family == "gradient-boosted"
-    assert past.mean() <= (GBM_ANION_SHARE_PAST_SIGMA_BOUND if gbm else 0.0), past.mean()
+    """Every pair of the grid of training halides: log10 sigma within 0.05, limits within 0.03 V."""
+    doped, steps = _anion_site_steps(family_predictor, PARENTS)
+    for column, step in steps.items():
+        bound = MAX_LOG10_SIGMA_STEP if column == "log10_sigma" else MAX_LIMIT_STEP_V
+        assert step.max() <= bound, (column, doped[int(step.argmax())], step.max())
+
+
+@pytest.mark.slow
+def test_anion_site_dopants_of_halides_not_trained_on(family_predictor):
+    """The curated halides the models were not trained on: limits within 0.03 V; log10 sigma within
+    0.05 but for a pinned share of pairs. Measured with the gradient-boosted model: one pair of 270,
+    0.01 O for Cl in the composite Na1.13Zr0.39Cl2.17O0.26 (0.056), where O already holds 11 % of
+    the anion sites: the regressor's slope in a composition it has O in, not a trace appearing."""
+    doped, steps = _anion_site_steps(family_predictor, OTHER_CURATED_HALIDES)
+    for column in ("reduction_limit_V", "oxidation_limit_V"):
+        assert steps[column].max() <= MAX_LIMIT_STEP_V, (column, doped[int(steps[column].argmax())])
+    past = steps["log10_sigma"] > MAX_LOG10_SIGMA_STEP
+    assert past.mean() <= OTHER_HALIDES_SHARE_PAST_SIGMA_BOUND, [d for d, p in zip(doped, past) if p]
 
 
 @pytest.mark.parametrize("parent, doped", [

@@ -30,6 +30,7 @@ from predictor.estimators.base import (
 )
 from predictor.estimators.calibration import UncertaintyCalibration
 from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
+from predictor.estimators.trace_anions import TraceAnionPinning
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer, as_compositions
 
 log = logging.getLogger(__name__)
@@ -434,10 +435,11 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     _bar = None
 
 
-class ConductivityRegressor(GBMRegressor):
+class ConductivityRegressor(TraceAnionPinning, GBMRegressor):
     """Gradient-boosted regressor of room-temperature ionic conductivity.
 
-    Targets and predictions are log10 of the conductivity in S/cm (``log10_sigma``).
+    Targets and predictions are log10 of the conductivity in S/cm (``log10_sigma``); a trace
+    anion moves the prediction by a trace only (:mod:`.trace_anions`).
 
     Examples
     --------

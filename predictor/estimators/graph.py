@@ -35,6 +35,7 @@ from predictor.estimators.base import (
     load_estimator_files, save_estimator_files,
 )
 from predictor.estimators.calibration import UncertaintyCalibration
+from predictor.estimators.trace_anions import TraceAnionPinning
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer
 from predictor.featurizers.base import as_compositions
 from predictor.nn.data import CompositionGraphs
@@ -368,8 +369,11 @@ def check_fraction_weighting(recorded: str | None, folder: Path) -> None:
         )
 
 
-class GraphConductivityRegressor(GraphRegressor):
-    """Graph-network ensemble predicting log10 of the room-temperature conductivity (S/cm)."""
+class GraphConductivityRegressor(TraceAnionPinning, GraphRegressor):
+    """Graph-network ensemble predicting log10 of the room-temperature conductivity (S/cm).
+
+    A trace anion moves the prediction by a trace only (:mod:`.trace_anions`).
+    """
 
     target_name = "log10_sigma"
     target_unit = "log10(S/cm)"

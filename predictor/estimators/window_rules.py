@@ -29,7 +29,8 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    weight: its limits move from the parent's by that weight times a difference of a few volts
    at most. The regressor alone can move more (a 0.01 N for Cl moved the oxidation limit of an
    oxychloride by 0.066 V), so the limits of a composition with trace anions are pinned to
-   those of the composition without them (:func:`without_trace_anions`: their sites given to
+   those of the composition without them
+   (:func:`~predictor.estimators.trace_anions.without_trace_anions`: their sites given to
    the other anions, the carrier balancing the charge; Li3.02YCl5.99N0.01 to Li3YCl6), each
    after rules 1-3, with weight 1 - (share / 5 %)^2 per trace anion: in full for a vanishing
    trace, fading to nothing as the anion reaches ``TRACE_ANION_SHARE`` (5 %) of the anion
@@ -59,10 +60,9 @@ import numpy as np
 from pymatgen.core import Composition
 
 from predictor.composition import HALOGENS, mobile_ion
-from predictor.featurizers.ionic import CHALCOGENS, HALOGEN_STATES, PNICTOGEN_ANIONS, ionic_picture
+from predictor.estimators.trace_anions import without_trace_anions
+from predictor.featurizers.ionic import ionic_picture
 
-#: Elements that can be anions in the ionic picture.
-ANION_FORMERS = (*HALOGEN_STATES, *CHALCOGENS, *PNICTOGEN_ANIONS, "H")
 #: Halogens in the order of falling oxidation limit.
 HALOGEN_ORDER = ("F", "Cl", "Br", "I")
 #: An end member with fewer carrier atoms per anion than this counts only in proportion (none
@@ -70,9 +70,6 @@ HALOGEN_ORDER = ("F", "Cl", "Br", "I")
 CARRIER_RAMP = 0.15
 #: Weight from which an end member's limit bounds the mixture's fully (see ``_bounds``).
 FULL_WEIGHT = 0.25
-#: Share of the anion sites below which an anion other than the most abundant one is a trace
-#: (rule 4: pinned in full for a vanishing trace, not at all from this share on).
-TRACE_ANION_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -140,41 +137,6 @@ def decompose(composition: Composition) -> tuple[list[EndMember] | None, float]:
     if total <= 0:
         return None, 0.0
     return [EndMember(m.amounts, m.weight / total, m.halogen) for m in members], min(total, 1.0)
-
-
-def without_trace_anions(composition: Composition) -> tuple[Composition | None, float]:
-    """The composition without its trace anions, and how fully rule 4 pins to it.
-
-    Trace anions are the anion elements (halogens, O, S, N, ...) below ``TRACE_ANION_SHARE`` of
-    the anion sites, the most abundant one excepted. Their sites go to the other anions in
-    proportion to their amounts and the carrier balances the charge (Li3.02YCl5.99N0.01 gives
-    Li3YCl6). The pinning weight is the product over trace anions of 1 - (share / 5 %)^2: 1
-    for a vanishing trace, 0 at 5 %. Returns (None, 0.0) when there is no trace anion or the
-    carrier would run out.
-    """
-    carrier = mobile_ion(composition)
-    if carrier is None or sum(composition[el] > 0 for el in ANION_FORMERS) < 2:
-        return None, 0.0  # one anion at most: nothing to pin (and no ionic picture to work out)
-    anions = [i for i in ionic_picture(composition, carrier) if i.role == "anion"]
-    anion_atoms = sum(i.amount for i in anions)
-    main = max(anions, key=lambda i: i.amount, default=None)
-    trace = [i for i in anions if i is not main and i.amount < TRACE_ANION_SHARE * anion_atoms]
-    if not trace:
-        return None, 0.0
-    hosts = [i for i in anions if i not in trace]
-    host_atoms = sum(i.amount for i in hosts)
-    moved_atoms = sum(i.amount for i in trace)
-    amounts = composition.get_el_amt_dict()
-    for ion in trace:
-        del amounts[ion.symbol]
-        amounts[carrier] += ion.amount * ion.oxidation_state  # its charge no longer balanced ...
-    for ion in hosts:
-        amounts[ion.symbol] += moved_atoms * ion.amount / host_atoms
-        amounts[carrier] -= moved_atoms * ion.amount / host_atoms * ion.oxidation_state  # ... the hosts' instead
-    if amounts[carrier] <= 0:
-        return None, 0.0
-    weight = float(np.prod([1.0 - (i.amount / anion_atoms / TRACE_ANION_SHARE) ** 2 for i in trace]))
-    return Composition(amounts), weight
 
 
 def is_carrier_halide(amounts: Sequence[tuple[str, float]]) -> bool:
