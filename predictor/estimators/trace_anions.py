@@ -27,6 +27,7 @@ from predictor.featurizers.ionic import CHALCOGENS, HALOGEN_STATES, PNICTOGEN_AN
 
 #: Elements that can be anions in the ionic picture.
 ANION_FORMERS = (*HALOGEN_STATES, *CHALCOGENS, *PNICTOGEN_ANIONS, "H")
+_ANION_FORMER_SET = frozenset(ANION_FORMERS)
 #: Share of the anion sites below which an anion other than the most abundant one is a trace.
 TRACE_ANION_SHARE = 0.05
 
@@ -42,7 +43,7 @@ def without_trace_anions(composition: Composition, power: int = 2) -> tuple[Comp
     carrier would run out.
     """
     carrier = mobile_ion(composition)
-    if carrier is None or sum(composition[el] > 0 for el in ANION_FORMERS) < 2:
+    if carrier is None or sum(el.symbol in _ANION_FORMER_SET for el in composition.elements) < 2:
         return None, 0.0  # one anion at most: nothing to pin (and no ionic picture to work out)
     anions = [i for i in ionic_picture(composition, carrier) if i.role == "anion"]
     anion_atoms = sum(i.amount for i in anions)
