@@ -4,20 +4,27 @@ import numpy as np
 import pytest
 
 from predictor import parse_formula
-from predictor.estimators.trace_anions import TraceAnionPinning, without_trace_anions
+from predictor.estimators.gbm import ConductivityRegressor
+from predictor.estimators.graph import GraphConductivityRegressor
+from predictor.estimators.trace_anions import TraceAnionPinning, trace_anion_versions, without_trace_anions
 
 
 def _jumpy_log10_sigma(compositions):
-    return np.array([-4.0 + (c["N"] > 0 or c["Br"] > 0) for c in compositions])
+    return np.array([-4.0 + (c["N"] > 0 or c["Br"] > 0) + 0.5 * (c["I"] > 0) for c in compositions])
 
 
 class _JumpyRegressor:
-    """log10 sigma -4, plus 1 decade as soon as any N or Br is present (a regressor that jumps)."""
+    """log10 sigma -4, plus 1 decade as soon as any N or Br is present and 0.5 for any I (a
+    regressor that jumps); counts its calls."""
+
+    calls = 0
 
     def predict_mean(self, X, features=None):
+        self.calls += 1
         return _jumpy_log10_sigma(X)
 
     def predict_distribution(self, X, features=None):
+        self.calls += 1
         mean = _jumpy_log10_sigma(X)
         return {"mean": mean, "std": np.full(len(X), 0.5), "lo": mean - 0.8, "hi": mean + 0.8,
                 "ensemble_std": np.full(len(X), 0.2), "distance": np.zeros(len(X))}
@@ -60,3 +67,25 @@ def test_compositions_without_trace_anions_keep_the_regressors_prediction():
     formulas = ["Li3YCl6", "Li3YBr6", "Li3YCl3Br3", "LiNbOCl4", "Li6PS5Cl", "YCl3"]
     result, _ = _predict(formulas)
     assert result["mean"] == pytest.approx(_JumpyRegressor().predict_mean([parse_formula(f) for f in formulas]))
+
+
+def test_every_conductivity_family_pins_and_only_once():
+    assert issubclass(ConductivityRegressor, TraceAnionPinning)
+    assert issubclass(GraphConductivityRegressor, TraceAnionPinning)
+    model = _Pinned()
+    model.predict_distribution([parse_formula(f) for f in ("Li3YCl6", "Li3.02YCl5.99N0.01", "Li3YCl5.9Br0.1")])
+    assert model.calls == 2  # the batch, then all versions without trace anions at once
+
+
+def test_several_trace_anions_stay_continuous_when_one_reaches_five_percent():
+    # I at 2 % of the anion sites beside O crossing 5 %: the version without I and O loses its
+    # weight as O reaches 5 %, so nothing jumps when O stops being a trace
+    below, _ = _predict(["Li3.2999InCl5.5801I0.12O0.29995"])
+    above, _ = _predict(["Li3.3001InCl5.5799I0.12O0.30005"])
+    assert abs(below["mean"][0] - above["mean"][0]) < 1e-3
+    # with both traces small, each counts with its own share: N at 1/30 of 5 %, Br at 1/3
+    result, _ = _predict(["Li3.02YCl5.89Br0.1N0.01"])
+    versions, own = trace_anion_versions(parse_formula("Li3.02YCl5.89Br0.1N0.01"), power=1)
+    assert sum(w for _, w in versions) + own == pytest.approx(1.0)
+    assert len(versions) == 3
+    assert result["mean"][0] == pytest.approx(-4.0 + 1.0 - (1 - 0.01 / 6 / 0.05) * (1 - 0.1 / 6 / 0.05), abs=1e-3)

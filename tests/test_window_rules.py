@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from predictor import parse_formula
+from predictor.estimators.trace_anions import without_trace_anions
 from predictor.estimators.window_rules import (_bounds, _decreasing_isotonic, apply_window_rules, end_members,
-                                               is_carrier_halide, without_trace_anions)
+                                               is_carrier_halide)
 
 
 def _members(formula):

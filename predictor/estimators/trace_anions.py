@@ -18,6 +18,9 @@ anion sites on, where mixed-anion data exist and the regressor decides:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import combinations
+
 import numpy as np
 from pymatgen.core import Composition
 
@@ -32,55 +35,91 @@ _ANION_FORMER_SET = frozenset(ANION_FORMERS)
 TRACE_ANION_SHARE = 0.05
 
 
-def without_trace_anions(composition: Composition, power: int = 2) -> tuple[Composition | None, float]:
-    """The composition without its trace anions, and how fully a prediction is pinned to it.
-
-    Trace anions are the anion elements (halogens, O, S, N, ...) below ``TRACE_ANION_SHARE`` of
-    the anion sites, the most abundant one excepted. Their sites go to the other anions in
-    proportion to their amounts and the carrier balances the charge (Li3.02YCl5.99N0.01 gives
-    Li3YCl6). The pinning weight is the product over trace anions of 1 - (share / 5 %)^power:
-    1 for a vanishing trace, 0 at 5 %. Returns (None, 0.0) when there is no trace anion or the
-    carrier would run out.
-    """
+def _trace_anions(composition: Composition):
+    """(carrier, anions, trace anions) of the ionic picture, or None without a trace anion."""
     carrier = mobile_ion(composition)
     if carrier is None or sum(el.symbol in _ANION_FORMER_SET for el in composition.elements) < 2:
-        return None, 0.0  # one anion at most: nothing to pin (and no ionic picture to work out)
+        return None  # one anion at most: nothing to pin (and no ionic picture to work out)
     anions = [i for i in ionic_picture(composition, carrier) if i.role == "anion"]
     anion_atoms = sum(i.amount for i in anions)
-    main = max(anions, key=lambda i: i.amount, default=None)
+    main = max(anions, key=lambda i: i.amount)
     trace = [i for i in anions if i is not main and i.amount < TRACE_ANION_SHARE * anion_atoms]
-    if not trace:
-        return None, 0.0
-    hosts = [i for i in anions if i not in trace]
-    host_atoms = sum(i.amount for i in hosts)
-    moved_atoms = sum(i.amount for i in trace)
+    return (carrier, anions, trace) if trace else None
+
+
+def _without(composition: Composition, carrier: str, anions: list, removed: list) -> Composition | None:
+    """``composition`` without the ``removed`` anions: their sites go to the other anions in
+    proportion to their amounts, the carrier balancing the charge (None if it would run out)."""
+    kept = [i for i in anions if i not in removed]
+    kept_atoms = sum(i.amount for i in kept)
+    moved_atoms = sum(i.amount for i in removed)
     amounts = composition.get_el_amt_dict()
-    for ion in trace:
+    for ion in removed:
         del amounts[ion.symbol]
         amounts[carrier] += ion.amount * ion.oxidation_state  # its charge no longer balanced ...
-    for ion in hosts:
-        amounts[ion.symbol] += moved_atoms * ion.amount / host_atoms
-        amounts[carrier] -= moved_atoms * ion.amount / host_atoms * ion.oxidation_state  # ... the hosts' instead
-    if amounts[carrier] <= 0:
-        return None, 0.0
-    weight = float(np.prod([1.0 - (i.amount / anion_atoms / TRACE_ANION_SHARE) ** power for i in trace]))
-    return Composition(amounts), weight
+    for ion in kept:
+        amounts[ion.symbol] += moved_atoms * ion.amount / kept_atoms
+        amounts[carrier] -= moved_atoms * ion.amount / kept_atoms * ion.oxidation_state  # ... the others' instead
+    return Composition(amounts) if amounts[carrier] > 0 else None
 
 
-def trace_anion_shift(compositions, means: np.ndarray, predict_mean) -> np.ndarray:
-    """How far pinning moves each mean: weight x (parent's mean - mean), 0 without trace anions.
+def trace_anion_versions(composition: Composition, power: int = 2) -> tuple[list[tuple[Composition, float]], float]:
+    """The versions of a composition with some of its trace anions removed, their weights, and its own.
 
-    ``predict_mean`` maps a list of Compositions to the regressor's means; it is called once,
-    on the compositions without trace anions of the rows that have any.
+    Each trace anion i counts with u_i = (share_i / 5 %)^power (its share of all anion sites);
+    the version that keeps the trace anions of a subset S and removes the others
+    (:func:`_without`) weighs prod_{i in S} u_i x prod_{i not in S} (1 - u_i). The composition
+    itself is the version that keeps all of them. This interpolation is continuous as any trace
+    reaches 5 % (u_i = 1, and every version without it weighs 0) or vanishes, with one trace or
+    several. Returns ([], 1.0) without a trace anion, or when a version would need a negative
+    carrier content.
     """
-    shift = np.zeros(len(compositions))
-    pinned = [(k, *without_trace_anions(c, power=1)) for k, c in enumerate(compositions)]
-    pinned = [(k, parent, weight) for k, parent, weight in pinned if parent is not None and weight > 0]
-    if pinned:
-        rows = np.array([k for k, _, _ in pinned])
-        weights = np.array([w for _, _, w in pinned])
-        shift[rows] = weights * (predict_mean([parent for _, parent, _ in pinned]) - np.asarray(means)[rows])
-    return shift
+    found = _trace_anions(composition)
+    if found is None:
+        return [], 1.0
+    carrier, anions, trace = found
+    anion_atoms = sum(i.amount for i in anions)
+    kept_share = {i.symbol: (i.amount / anion_atoms / TRACE_ANION_SHARE) ** power for i in trace}
+    versions = []
+    for n_removed in range(1, len(trace) + 1):
+        for removed in combinations(trace, n_removed):
+            version = _without(composition, carrier, anions, list(removed))
+            if version is None:
+                return [], 1.0
+            weight = np.prod([1.0 - kept_share[i.symbol] if i in removed else kept_share[i.symbol] for i in trace])
+            versions.append((version, float(weight)))
+    return versions, float(np.prod(list(kept_share.values())))
+
+
+def without_trace_anions(composition: Composition, power: int = 2) -> tuple[Composition | None, float]:
+    """The composition without any of its trace anions and that version's weight (see
+    :func:`trace_anion_versions`; Li3.02YCl5.99N0.01 gives Li3YCl6 and 1 - (0.01 / 6 / 5 %)^2),
+    or (None, 0.0)."""
+    versions, _ = trace_anion_versions(composition, power)
+    return versions[-1] if versions else (None, 0.0)
+
+
+def pin_trace_anions(compositions, values: Sequence[np.ndarray], predict, power: int) -> list[np.ndarray]:
+    """``values`` (one array per output, shape (n_samples,)) with every row that has trace anions
+    replaced by the weighted sum over its versions (:func:`trace_anion_versions`).
+
+    ``predict`` maps a list of Compositions to a tuple of arrays, one per output, as ``values``
+    are for ``compositions``; it is called once, on the versions of all rows.
+    """
+    values = [np.array(v, dtype=float) for v in values]
+    rows, needed = [], []
+    for k, composition in enumerate(compositions):
+        versions, own_weight = trace_anion_versions(composition, power)
+        if versions:
+            rows.append((k, own_weight, range(len(needed), len(needed) + len(versions)), [w for _, w in versions]))
+            needed.extend(version for version, _ in versions)
+    if not needed:
+        return values
+    predicted = predict(needed)
+    for k, own_weight, indices, weights in rows:
+        for value, of_versions in zip(values, predicted):
+            value[k] = own_weight * value[k] + np.dot(weights, of_versions[list(indices)])
+    return values
 
 
 class TraceAnionPinning:
@@ -94,12 +133,15 @@ class TraceAnionPinning:
     def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
         compositions = as_compositions(X)
         result = super().predict_distribution(compositions, features)
-        shift = trace_anion_shift(compositions, result["mean"], super().predict_mean)
+        shift = self._pinned(compositions, result["mean"]) - result["mean"]
         if not shift.any():
             return result
         return {**result, "mean": result["mean"] + shift, "lo": result["lo"] + shift, "hi": result["hi"] + shift}
 
     def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
         compositions = as_compositions(X)
-        mean = super().predict_mean(compositions, features)
-        return mean + trace_anion_shift(compositions, mean, super().predict_mean)
+        return self._pinned(compositions, super().predict_mean(compositions, features))
+
+    def _pinned(self, compositions, mean: np.ndarray) -> np.ndarray:
+        regressor_mean = super().predict_mean
+        return pin_trace_anions(compositions, [mean], lambda versions: (regressor_mean(versions),), power=1)[0]

@@ -29,14 +29,15 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    weight: its limits move from the parent's by that weight times a difference of a few volts
    at most. The regressor alone can move more (a 0.01 N for Cl moved the oxidation limit of an
    oxychloride by 0.066 V), so the limits of a composition with trace anions are pinned to
-   those of the composition without them
-   (:func:`~predictor.estimators.trace_anions.without_trace_anions`: their sites given to
-   the other anions, the carrier balancing the charge; Li3.02YCl5.99N0.01 to Li3YCl6), each
-   after rules 1-3, with weight 1 - (share / 5 %)^2 per trace anion: in full for a vanishing
-   trace, fading to nothing as the anion reaches ``TRACE_ANION_SHARE`` (5 %) of the anion
-   sites, from where the regressor, trained on such mixtures, decides. The weight depends on
-   the anion fractions only, and the composition without trace anions of a single-halogen
-   composition is single-halogen too, so rule 2's order (Li3.1YX5.9O0.1 for X = F ... I) holds
+   those of the composition without them (their sites given to the other anions, the carrier
+   balancing the charge; Li3.02YCl5.99N0.01 to Li3YCl6), each after rules 1-3, with weight
+   1 - (share / 5 %)^2 per trace anion: in full for a vanishing trace, fading to nothing as the
+   anion reaches ``TRACE_ANION_SHARE`` (5 %) of the anion sites, from where the regressor,
+   trained on such mixtures, decides. With several trace anions the versions without each
+   subset of them are weighed so (:func:`~predictor.estimators.trace_anions.trace_anion_versions`),
+   which stays continuous when one of them reaches 5 %. The weights depend on
+   the anion fractions only, and the versions of a single-halogen composition without its
+   trace anions are single-halogen too, so rule 2's order (Li3.1YX5.9O0.1 for X = F ... I) holds
    after rule 4.
 
 Every step is continuous in the composition wherever the roles of the ionic picture are (they
@@ -60,7 +61,7 @@ import numpy as np
 from pymatgen.core import Composition
 
 from predictor.composition import HALOGENS, mobile_ion
-from predictor.estimators.trace_anions import without_trace_anions
+from predictor.estimators.trace_anions import pin_trace_anions
 from predictor.featurizers.ionic import ionic_picture
 
 #: Halogens in the order of falling oxidation limit.
@@ -175,24 +176,18 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     predict_limits : callable
         Maps a list of Compositions to the regressor's (reduction, oxidation) predictions in V;
         called once on the distinct end members of the whole batch and their halogen versions,
-        and, when the batch has compositions with trace anions, twice more (those compositions
-        without them, then their end members).
+        and, when the batch has compositions with trace anions, twice more (their versions
+        without trace anions, then those versions' end members).
 
     Returns
     -------
     reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
     """
     reduction, oxidation = _apply_end_member_rules(compositions, reduction_V, oxidation_V, predict_limits)
-    pinned = [(k, *without_trace_anions(c)) for k, c in enumerate(compositions)]
-    pinned = [(k, parent, weight) for k, parent, weight in pinned if parent is not None and weight > 0]
-    if not pinned:
-        return reduction, oxidation
-    parents = [parent for _, parent, _ in pinned]
-    parent_limits = _apply_end_member_rules(parents, *predict_limits(parents), predict_limits)
-    rows, weights = np.array([k for k, _, _ in pinned]), np.array([w for _, _, w in pinned])
-    for limits, of_parents in zip((reduction, oxidation), parent_limits):
-        limits[rows] += weights * (of_parents - limits[rows])
-    return reduction, oxidation
+
+    def rules_1_to_3(versions):
+        return _apply_end_member_rules(versions, *predict_limits(versions), predict_limits)
+    return tuple(pin_trace_anions(compositions, [reduction, oxidation], rules_1_to_3, power=2))
 
 
 def _apply_end_member_rules(compositions: Sequence[Composition], reduction_V: np.ndarray, oxidation_V: np.ndarray,
