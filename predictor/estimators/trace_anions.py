@@ -138,16 +138,16 @@ class TraceAnionPinning:
     """
 
     def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        result = super().predict_distribution(X, features)  # the regressor checks it is fitted first
         compositions = as_compositions(X)
-        result = super().predict_distribution(compositions, features)
         shift = self._pinned(compositions, result["mean"]) - result["mean"]
         if not shift.any():
             return result
         return {**result, "mean": result["mean"] + shift, "lo": result["lo"] + shift, "hi": result["hi"] + shift}
 
     def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
-        compositions = as_compositions(X)
-        return self._pinned(compositions, super().predict_mean(compositions, features))
+        mean = super().predict_mean(X, features)
+        return self._pinned(as_compositions(X), mean)
 
     def _pinned(self, compositions, mean: np.ndarray) -> np.ndarray:
         regressor_mean = super().predict_mean
