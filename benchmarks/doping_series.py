@@ -150,13 +150,17 @@ def main() -> None:
               f"{os.cpu_count()} cores", "papers": int(series["paper"].nunique()), "compositions": int(len(series)),
               "training_labels": int(len(table)), "inter_lab_spread": spread, "noise_ceiling": ceiling,
               "results": results}
-    for path, write in ((RESULTS / "doping_series.json", lambda p: p.write_text(json.dumps(report, indent=1) + "\n")),
-                        (RESULTS / "doping_series_predictions.csv",
-                         lambda p: pd.concat(predictions).to_csv(p, index=False, float_format="%.4f"))):
+    write_results(report, RESULTS / "doping_series.json", pd.concat(predictions), RESULTS / "doping_series_predictions.csv")
+
+
+def write_results(report: dict, report_path: Path, predictions: pd.DataFrame, predictions_path: Path) -> None:
+    """Write a benchmark's report (JSON) and predictions (CSV), each to a temporary name renamed when complete."""
+    for path, write in ((report_path, lambda p: p.write_text(json.dumps(report, indent=1) + "\n")),
+                        (predictions_path, lambda p: predictions.to_csv(p, index=False, float_format="%.4f"))):
         temporary = path.with_name(path.name + ".tmp")
         write(temporary)
         temporary.replace(path)
-    print(f"\nwrote {RESULTS / 'doping_series.json'}")
+    print(f"\nwrote {report_path}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python benchmarks/fit_scaling.py [--members 8] [--rows 0]
 
 Fits ``ConductivityRegressor`` (the shipped settings: 8 members x 500 rounds, 5 calibration
-folds, smooth surrogate per bag) on the combined conductivity labels, three ways:
+folds) on the combined conductivity labels, three ways:
 
 1. ``n_jobs=1``: every model in this process, one thread each;
 2. ``n_jobs=-1``: the models spread over one process per core (this project's default for
@@ -11,8 +11,8 @@ folds, smooth surrogate per bag) on the combined conductivity labels, three ways
 3. ``n_jobs=-1`` while a second CPU-bound process (a busy loop) runs beside it.
 
 The reference, measured in the same run: the bag's LightGBM models (final bag and calibration
-folds, no surrogate) fitted the way the project did before, one after the other with two
-OpenMP threads each, idle and beside the same busy process. On a busy 2-core machine those
+folds) fitted the way the project did before, one after the other with two OpenMP threads
+each, idle and beside the same busy process. On a busy 2-core machine those
 threads wait on each other.
 
 Targets (issue 12): one calibrated fit <= 30 s on 2 cores; beside a CPU-bound process

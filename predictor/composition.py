@@ -157,7 +157,8 @@ def parse_formula(formula: object) -> Composition:
 
 def mobile_ion(composition: Composition) -> str | None:
     """The mobile ion: "Li" or "Na" (the more abundant when both are present), or None."""
-    amounts = {ion: composition[ion] for ion in MOBILE_IONS if composition[ion] > 0}
+    present = {element.symbol: amount for element, amount in composition.items() if amount > 0}
+    amounts = {ion: present[ion] for ion in MOBILE_IONS if ion in present}
     if not amounts:
         return None
     return max(amounts, key=amounts.get)
@@ -166,11 +167,12 @@ def mobile_ion(composition: Composition) -> str | None:
 def anion_family(composition: Composition) -> str:
     """Anion family: chloride, bromide, iodide, fluoride, mixed-halide, oxyhalide,
     nitride-halide, sulfide-halide, or non-halide."""
-    halogens = [h for h in HALOGENS if composition[h] > 0]
+    present = {element.symbol for element, amount in composition.items() if amount > 0}
+    halogens = [h for h in HALOGENS if h in present]
     if not halogens:
         return "non-halide"
     for anion, family in CO_ANIONS.items():
-        if composition[anion] > 0:
+        if anion in present:
             return family
     if len(halogens) > 1:
         return "mixed-halide"

@@ -5,8 +5,9 @@ included) and score it on compositions it never saw:
 
 - **OBELiX split**: train on OBELiX ``train`` (plus, optionally, the other sources minus every
   composition of the OBELiX test set and every row from a paper that contributed a test entry),
-  test on OBELiX ``test``. Censored test labels keep the OBELiX convention (log10 sigma = -15)
-  for the error metrics; the metrics on uncensored test rows are reported beside.
+  test on OBELiX ``test``. Censored test labels take the same value as censored training
+  labels (:func:`training_labels`: by default their detection bound) for the error metrics;
+  the metrics on uncensored test rows are reported beside.
 
 Interval coverage of a censored label ("below 1e-10 S/cm") counts the interval as covering
 it when its lower bound reaches below the detection bound, i.e. when the interval is consistent
@@ -60,10 +61,12 @@ def regression_metrics(y_true, y_pred, lo=None, hi=None, censor_bound=None) -> d
     return metrics
 
 
-def training_labels(table: pd.DataFrame, censored_log10_sigma: float) -> np.ndarray:
-    """Targets for fitting: censored (below-detection) labels replaced by ``censored_log10_sigma``."""
+def training_labels(table: pd.DataFrame, censored_log10_sigma: float | None = None) -> np.ndarray:
+    """Targets for fitting: censored (below-detection) labels replaced by ``censored_log10_sigma``
+    (log10 S/cm), or by their detection bound (``censor_bound_log10``) when it is None."""
     y = table["log10_sigma"].to_numpy(dtype=float).copy()
-    y[table["censored"].to_numpy(dtype=bool)] = censored_log10_sigma
+    censored = table["censored"].to_numpy(dtype=bool)
+    y[censored] = detection_bounds(table)[censored] if censored_log10_sigma is None else censored_log10_sigma
     return y
 
 
@@ -99,14 +102,14 @@ def _score(model, test: pd.DataFrame, y_test: np.ndarray) -> tuple[dict, dict]:
 
 
 def evaluate_obelix_split(
-    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float, extra_sources: bool = True
+    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float | None = None, extra_sources: bool = True
 ) -> dict:
     """Fit on the OBELiX training split and score on its test split.
 
     Returns
     -------
     dict
-        ``all`` (metrics on the 121 test entries, censored ones at log10 sigma = -15),
+        ``all`` (metrics on the 121 test entries, censored ones as :func:`training_labels` sets them),
         ``uncensored`` (the same without censored entries), ``n_train``, and ``predictions``
         (a DataFrame of formula, observed, predicted, lo90, hi90).
     """
@@ -114,7 +117,7 @@ def evaluate_obelix_split(
     if test.empty:
         raise ValueError("the table has no OBELiX test rows; load the obelix source")
     model = make_model().fit(train["formula"].tolist(), training_labels(train, censored_log10_sigma), groups=train["group"])
-    y = test["log10_sigma"].to_numpy(float)
+    y = training_labels(test, censored_log10_sigma)
     prediction, metrics = _score(model, test, y)
     uncensored = ~test["censored"].to_numpy(bool)
     return {
@@ -131,7 +134,8 @@ def evaluate_obelix_split(
 
 
 def evaluate_grouped_cv(
-    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float, n_splits: int = 5, progress: bool = False
+    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float | None = None, n_splits: int = 5,
+    progress: bool = False,
 ) -> dict:
     """K-fold cross-validation grouped by chemical system over the whole table.
 

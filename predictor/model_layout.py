@@ -15,6 +15,8 @@ A model folder holds one subfolder per model part, each with its own manifest
     mlflow_predictor/           the MLflow model; its artifacts link to the model parts above
     pretrained/                 pretrained graph-network weights, kept across retraining
     grouped_cv_predictions.csv  out-of-fold predictions (not committed: they hold third-party labels)
+    held_out_papers_predictions.csv
+                                predictions of the held-out halide papers (curated values)
     window_cv_predictions.csv
     activation_cv_predictions.csv
 
@@ -53,6 +55,7 @@ def family_part(family: str, part: str) -> str:
 
 PRETRAINED_DIR = "pretrained"
 GROUPED_CV_PREDICTIONS_FILE = "grouped_cv_predictions.csv"
+HELD_OUT_PAPERS_PREDICTIONS_FILE = "held_out_papers_predictions.csv"
 WINDOW_CV_PREDICTIONS_FILE = "window_cv_predictions.csv"
 ACTIVATION_CV_PREDICTIONS_FILE = "activation_cv_predictions.csv"
 
@@ -63,5 +66,6 @@ KEPT_FOLDERS = (PRETRAINED_DIR,)
 #: What a model folder may hold; training refuses to replace a folder holding anything else.
 MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, ACTIVATION_DIR, FAMILIES_DIR, FAMILIES_FILE,
                         METRICS_FILE, MODEL_CARD_FILE,
-                        PYFUNC_DIR, GROUPED_CV_PREDICTIONS_FILE, WINDOW_CV_PREDICTIONS_FILE,
+                        PYFUNC_DIR, GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE,
+                        WINDOW_CV_PREDICTIONS_FILE,
                         ACTIVATION_CV_PREDICTIONS_FILE, *KEPT_FOLDERS)

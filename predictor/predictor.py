@@ -387,7 +387,7 @@ class Predictor:
             nan = np.full(n, np.nan)
             return result, {"mean": nan, "std": nan, "notes": [(missing,)] * n}, [[missing] for _ in range(n)]
         features = descriptors.get(self.activation_model.ea_model.feature_sets)
-        activation = self.activation_model.predict_from_features(features)
+        activation = self.activation_model.predict_distribution(descriptors.compositions, features)
         domain = self.activation_model.ea_model.domain_.notes(features, elements, distance=activation["distance"])
         moved = propagate(result["mean"], result["std"], result["lo"], result["hi"], activation["mean"],
                           activation["std"], self.activation_model.correlation, temperature_C)

@@ -1,4 +1,17 @@
-"""Leave-one-paper-out evaluation on doping series: does a model rank a new lab's series?
+"""Held-out papers: how well a model predicts compositions from a paper it has never seen.
+
+Two protocols, both on the curated dataset's papers:
+
+- **Held-out halide papers** (:func:`evaluate_held_out_papers`): the papers are dealt into
+  folds; each fold's papers are removed from training (every composition they report and
+  every training row that cites them), the model is fitted on the rest and predicts the fold's
+  room-temperature halide compositions (chloride, bromide, iodide, fluoride, mixed-halide,
+  oxyhalide), each against the paper's own value. Scored by :func:`held_out_paper_metrics`:
+  pooled, per anion family and carrier, within each paper, and on the quarter of compositions
+  farthest from their fold's training data.
+- **Doping series** (:func:`evaluate_leave_one_paper_out`), below.
+
+Doping series: does a model rank a new lab's series?
 
 A user's doping series (Li3-xY1-xZrxCl6, Li3InBr6-xClx, ...) comes from a lab the model has
 never seen. This protocol reproduces that: for each paper of the curated dataset that reports
@@ -40,14 +53,16 @@ def _paper_of(row: pd.Series) -> str:
     return doi.lower() if doi else str(row["reference"] or "").strip()
 
 
-def _room_temperature_reports(table: pd.DataFrame | None) -> pd.DataFrame:
-    """Single-phase experimental room-temperature reports of primary papers, with ``paper`` and ``composition_group``."""
+def _room_temperature_reports(table: pd.DataFrame | None, include_reviews: bool = False) -> pd.DataFrame:
+    """Single-phase experimental room-temperature reports (of primary papers unless
+    ``include_reviews``), with ``paper`` and ``composition_group``."""
     from predictor.loaders.curated.conductivity_labels import classify_reports, label_candidates
     from predictor.loaders.curated.tables import read_conductivity_table
 
     table = read_conductivity_table() if table is None else table
     reports = classify_reports(label_candidates(table, include_computed=False, include_non_halide=True))
-    reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]
+    if not include_reviews:
+        reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]
     groups = composition_groups(parse_formula(f) for f in reports["formula"])
     return reports.assign(paper=reports.apply(_paper_of, axis=1), composition_group=groups)
 
@@ -147,7 +162,7 @@ def training_without_paper(training: pd.DataFrame, series: pd.DataFrame) -> pd.D
 
 
 def _fit_and_predict(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame,
-                     censored_log10_sigma: float) -> np.ndarray:
+                     censored_log10_sigma: float | None) -> np.ndarray:
     train = training_without_paper(training, series)
     model = make_model().fit(train["formula"].tolist(), training_labels(train, censored_log10_sigma),
                              groups=train["group"])
@@ -163,7 +178,7 @@ def series_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, flo
 
 
 def evaluate_leave_one_paper_out(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame | None = None,
-                                 censored_log10_sigma: float = -15.0, n_jobs: int = 1) -> dict:
+                                 censored_log10_sigma: float | None = None, n_jobs: int = 1) -> dict:
     """Leave each paper out, fit on the rest, score the paper's series.
 
     Parameters
@@ -175,8 +190,9 @@ def evaluate_leave_one_paper_out(make_model: Callable, training: pd.DataFrame, s
         The training table of :func:`predictor.loaders.combined.load_conductivity_data`.
     series : pandas.DataFrame, optional
         The output of :func:`doping_series` (default: computed from the curated table).
-    censored_log10_sigma : float, default=-15
-        Training label of below-detection entries (as in :mod:`predictor.training`).
+    censored_log10_sigma : float or None, default=None
+        Training label of below-detection entries; None: their detection bound (as in
+        :mod:`predictor.training`).
     n_jobs : int, default=1
         Papers fitted at a time, each in its own process.
 
@@ -207,4 +223,141 @@ def evaluate_leave_one_paper_out(make_model: Callable, training: pd.DataFrame, s
         "predictions": pd.concat(frames, ignore_index=True),
         "median_spearman": float(per_paper["spearman"].median()),
         "median_mae": float(per_paper["mae"].median()),
+    }
+
+
+# -- held-out halide papers ----------------------------------------------------------------
+
+#: The anion families scored by the held-out-papers protocol: the halides the package is for.
+HALIDE_FAMILIES = ("chloride", "bromide", "iodide", "fluoride", "mixed-halide", "oxyhalide")
+PAPER_FOLDS = 10
+
+
+def held_out_paper_items(table: pd.DataFrame | None = None, families: tuple[str, ...] = HALIDE_FAMILIES) -> pd.DataFrame:
+    """What the held-out-papers protocol scores: one row per paper and composition.
+
+    Every paper of the curated table (its DOI, else its reference; a review's table counts as
+    one paper) with a room-temperature report of a composition of ``families``; the value is
+    the median of that paper's reports of the composition.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``paper``, ``doi``, ``formula``, ``anion_family``, ``carrier`` and
+        ``log10_sigma`` (log10 S/cm at room temperature).
+    """
+    reports = _room_temperature_reports(table, include_reviews=True)
+    reports = reports[reports["anion_family"].isin(families)]
+    rows = []
+    for (paper, _), part in reports.groupby(["paper", "composition_group"], sort=True):
+        rows.append({"paper": paper, "doi": str(part["doi"].iloc[0] or ""), "formula": part["formula"].mode().iloc[0],
+                     "anion_family": part["anion_family"].iloc[0], "carrier": part["carrier"].iloc[0],
+                     "log10_sigma": float(part["log10_sigma_25"].median())})
+    return pd.DataFrame(rows, columns=["paper", "doi", "formula", "anion_family", "carrier", "log10_sigma"])
+
+
+def paper_folds(papers, n_folds: int = PAPER_FOLDS, seed: int = 0) -> list[set[str]]:
+    """The papers dealt into ``n_folds`` folds in a shuffled order (fixed by ``seed``)."""
+    order = sorted(set(papers))
+    np.random.default_rng(seed).shuffle(order)
+    return [set(order[k::n_folds]) for k in range(n_folds)]
+
+
+def evaluate_held_out_papers(make_model: Callable, training: pd.DataFrame, items: pd.DataFrame | None = None,
+                             n_folds: int = PAPER_FOLDS, seed: int = 0, censored_log10_sigma: float | None = None,
+                             progress: bool = False) -> pd.DataFrame:
+    """Fit once per fold of papers without them, predict their halide compositions.
+
+    Parameters
+    ----------
+    make_model : callable
+        Returns a fresh, unfitted regressor with ``fit(formulas, y, groups=...)`` and either
+        ``predict_distribution`` (mean and 90 % interval) or ``predict`` (log10 S/cm).
+    training : pandas.DataFrame
+        The training table of :func:`predictor.loaders.combined.load_conductivity_data`.
+    items : pandas.DataFrame, optional
+        The output of :func:`held_out_paper_items` (default: computed from the curated table).
+    n_folds, seed : int
+        Folds of papers (:func:`paper_folds`).
+    censored_log10_sigma : float or None, default=None
+        Training label of below-detection entries (None: their detection bound).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``items`` with ``fold``, ``predicted``, ``lo90``, ``hi90`` (NaN for a model without
+        intervals) and ``distance`` (to the fold's training compositions in the default
+        descriptors, relative to a typical training distance: the same for every model).
+    """
+    from predictor.domain import ApplicabilityDomain
+    from predictor.featurizers import CompositionFeaturizer
+
+    items = held_out_paper_items() if items is None else items
+    reports = _room_temperature_reports(None, include_reviews=True)
+    featurizer = CompositionFeaturizer()
+    result = items.assign(fold=-1, predicted=np.nan, lo90=np.nan, hi90=np.nan, distance=np.nan)
+    for k, papers in enumerate(paper_folds(items["paper"], n_folds, seed)):
+        held = items["paper"].isin(papers).to_numpy()
+        if not held.any():
+            continue
+        train = training_without_paper(training, reports[reports["paper"].isin(papers)])
+        model = make_model().fit(train["formula"].tolist(), training_labels(train, censored_log10_sigma),
+                                 groups=train["group"])
+        formulas = items.loc[held, "formula"].tolist()
+        if hasattr(model, "predict_distribution"):
+            prediction = model.predict_distribution(formulas)
+            mean, lo, hi = prediction["mean"], prediction["lo"], prediction["hi"]
+        else:
+            mean = np.asarray(model.predict(formulas), dtype=float)
+            lo = hi = np.full(len(formulas), np.nan)
+        train_features = featurizer.transform(train["formula"].tolist())
+        train_elements = [set(parse_formula(f).as_dict()) for f in train["formula"]]
+        domain = ApplicabilityDomain().fit(train_features, train_elements)
+        result.loc[held, ["fold", "predicted", "lo90", "hi90"]] = np.column_stack([np.full(len(mean), k), mean, lo, hi])
+        result.loc[held, "distance"] = domain.distance(featurizer.transform(formulas))
+        if progress:
+            error = np.abs(mean - items.loc[held, "log10_sigma"].to_numpy())
+            log.info("  fold %d/%d: %d papers, %d compositions, MAE %.2f", k + 1, n_folds, len(papers), held.sum(),
+                     error.mean())
+    result["fold"] = result["fold"].astype(int)
+    return result
+
+
+def _scores(part: pd.DataFrame) -> dict[str, float]:
+    observed, predicted = part["log10_sigma"].to_numpy(float), part["predicted"].to_numpy(float)
+    error = np.abs(predicted - observed)
+    within = [spearmanr(p["log10_sigma"], p["predicted"])[0] for _, p in part.groupby("paper")
+              if len(p) >= 3 and p["log10_sigma"].nunique() > 1 and p["predicted"].nunique() > 1]
+    lo, hi = part["lo90"].to_numpy(float), part["hi90"].to_numpy(float)
+    has_interval = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
+    return {
+        "n": int(len(part)), "papers": int(part["paper"].nunique()),
+        "mae": float(error.mean()) if len(part) else float("nan"),
+        "median_abs_error": float(np.median(error)) if len(part) else float("nan"),
+        "spearman": float(spearmanr(observed, predicted)[0]) if len(part) > 2 else float("nan"),
+        "median_within_paper_spearman": float(np.median(within)) if within else float("nan"),
+        "papers_with_3": len(within),
+        "coverage90": float(np.mean((observed >= lo) & (observed <= hi))) if has_interval else float("nan"),
+        "interval_width90": float(np.mean(hi - lo)) if has_interval else float("nan"),
+    }
+
+
+def held_out_paper_metrics(predictions: pd.DataFrame) -> dict:
+    """Scores of :func:`evaluate_held_out_papers` predictions (log10 S/cm).
+
+    Returns
+    -------
+    dict
+        ``all``, ``far_quarter`` (the quarter of compositions farthest from their fold's
+        training data), ``per_anion_family`` and ``per_carrier``; each with ``n``, ``papers``,
+        ``mae``, ``median_abs_error``, ``spearman``, ``median_within_paper_spearman`` (over
+        papers with at least 3 compositions of distinct values; the median is NaN without
+        such papers), ``coverage90`` and ``interval_width90`` (NaN without intervals).
+    """
+    far = predictions["distance"] >= predictions["distance"].quantile(0.75)
+    return {
+        "all": _scores(predictions),
+        "far_quarter": _scores(predictions[far]),
+        "per_anion_family": {name: _scores(part) for name, part in predictions.groupby("anion_family")},
+        "per_carrier": {name: _scores(part) for name, part in predictions.groupby("carrier")},
     }

@@ -6,7 +6,7 @@
   all 213 curated halides x 61 dopants, 12,814 pairs: largest 0.046, 0.018 and 0.010 V for the
   gradient-boosted models, 0.010, 0.011 and 0.007 V for the graph network). So does 0.01 on an anion site (0.2-0.5 % of the atoms, and for O,
   S, N 0.01-0.02 more carrier) for every pair of the training halides in every family: a trace
-  anion is pinned to the composition without it (:mod:`predictor.estimators.trace_anions`,
+  anion is pinned to the composition without it (:mod:`predictor.estimators.trace_elements`,
   rule 4 of :mod:`predictor.estimators.window_rules` for the limits).
 - The windows obey thermodynamics: binary halides of the carrier are stable against the
   metal, the oxidation limit falls F > Cl > Br > I for one framework, and compositions between

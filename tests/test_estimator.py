@@ -1,11 +1,10 @@
 import json
-import os
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 
-from predictor import CompositionError, ConductivityRegressor, ModelLoadError
+from predictor import CompositionError, ConductivityRegressor, ModelLoadError, parse_formula
 from predictor.estimators import UncertaintyCalibration
 
 
@@ -26,23 +25,6 @@ def test_same_seed_same_predictions(small_set, small_model):
     formulas, targets = small_set
     again = ConductivityRegressor(n_members=3, n_estimators=60, calibration_folds=4, random_state=0).fit(formulas, targets)
     np.testing.assert_array_equal(again.predict(formulas), small_model.predict(formulas))
-
-
-@pytest.mark.slow
-def test_surrogate_neighbourhood_does_not_depend_on_the_process():
-    """The same seed gives the same neighbourhood in every process: Python's string hashing, which
-    differs between processes, once ordered the elements of the mixtures, and the surrogate then
-    learnt from features that differed in the last digits (retraining moved predictions at the
-    third decimal)."""
-    import subprocess
-    import sys
-
-    script = ("from predictor.estimators.smooth import neighbourhood; from pymatgen.core import Composition; "
-              "comps = [Composition(f) for f in ('Li3YCl6', 'Na3ErBr6', 'Li2ZrCl6', 'LiNbOCl4')]; "
-              "print([list(c.get_el_amt_dict().items()) for c in neighbourhood(comps, 6, seed=3)])")
-    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
-    assert len(outputs) == 1
 
 
 @pytest.mark.slow
@@ -151,6 +133,34 @@ def test_calibration_widens_below_the_reference_level():
     calibration = UncertaintyCalibration.fit(residuals, np.zeros(4000), np.zeros(4000), mean)
     fast, slow = calibration.std(np.zeros(2), np.zeros(2), np.array([-3.0, -9.0]))
     assert slow > 2.5 * fast
+
+
+def test_calibration_covers_each_family_of_its_own():
+    """Mondrian conformal: a family whose errors are half the others' gets intervals half as wide,
+    and 90 % coverage holds within each family, not only on average."""
+    from predictor.estimators.calibration import MIN_CATEGORY_SIZE
+
+    rng = np.random.default_rng(3)
+    categories = [("chloride", "halide")] * 1000 + [("non-halide", "non-halide")] * 3000 + [("iodide", "halide")] * 5
+    scale = np.array([0.5] * 1000 + [1.0] * 3000 + [0.5] * 5)
+    residuals = rng.normal(0, 1.0, len(scale)) * scale
+    zeros = np.zeros(len(scale))
+    calibration = UncertaintyCalibration.fit(residuals, zeros, zeros, zeros, level_term=False, categories=categories)
+    assert set(calibration.category_quantiles) == {"chloride", "halide", "non-halide"}  # iodide: 5 < MIN_CATEGORY_SIZE
+    assert 5 < MIN_CATEGORY_SIZE
+    fresh = rng.normal(0, 1.0, (2, 4000)) * np.array([[0.5], [1.0]])
+    for row, family in zip(fresh, (("chloride", "halide"), ("non-halide", "non-halide"))):
+        factors = calibration.quantile([family] * 4000)
+        half = calibration.half_width(np.zeros(4000), np.zeros(4000), np.zeros(4000), factors)
+        assert 0.87 < np.mean(np.abs(row) <= half) < 0.93, family
+    # a family too small for its own factor takes its parent's (halide), an unknown one the pooled factor
+    halide, pooled = calibration.quantile([("iodide", "halide"), ("unknown",)])
+    assert halide == calibration.category_quantiles["halide"] and pooled == calibration.conformal_quantile
+    assert UncertaintyCalibration.from_dict(json.loads(json.dumps(calibration.to_dict()))) == calibration
+    # a trace of Br does not make Li3YCl6 a mixed halide at once: the factor moves by a trace
+    parent, trace, mixed = calibration.factors([parse_formula(f) for f in ("Li3YCl6", "Li3YCl5.99Br0.01", "Li3YCl3Br3")])
+    assert parent == calibration.category_quantiles["chloride"] and mixed == calibration.category_quantiles["halide"]
+    assert abs(trace - parent) <= abs(mixed - parent) * 0.01 / 6 / 0.05 + 1e-12
 
 
 def test_intervals_cover_training_labels_too(small_set, small_model):

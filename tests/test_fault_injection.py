@@ -36,8 +36,7 @@ from predictor.measured import MeasuredValues
 from predictor.paths import REPO_ROOT
 from predictor.predictor import Predictor
 
-TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "smooth_epochs": 10,
-        "random_state": 0, "n_jobs": 1}
+TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}
 CARRIER_SET = [(f, y) for f, y in SMALL_SET if "Li" in f or "Na" in f]
 
 

@@ -22,8 +22,7 @@ from predictor.model_layout import FAMILIES_FILE, GRAPH_NETWORK, family_part
 from predictor.paths import models_dir
 from predictor.predictor import Predictor, available_families, default_families
 
-TINY_GBM = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "smooth_epochs": 5, "random_state": 0,
-            "n_jobs": 1}
+TINY_GBM = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}
 TINY_GRAPH = {"n_members": 3, "epochs": 2, "random_state": 0, "n_jobs": 1}
 CARRIER_SET = [(f, y) for f, y in SMALL_SET if "Li" in f or "Na" in f]
 

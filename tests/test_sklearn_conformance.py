@@ -26,8 +26,8 @@ from sklearn.utils.estimator_checks import check_estimator
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.estimators.graph import GraphConductivityRegressor, GraphRegressor, GraphWindowLimitRegressor
 
-#: Small settings: one bag member, a few trees, no calibration folds, no smooth surrogate.
-SMALL = {"n_members": 1, "n_estimators": 5, "calibration_folds": 0, "n_jobs": 1, "smooth": False}
+#: Small settings: one bag member, a few trees, no calibration folds.
+SMALL = {"n_members": 1, "n_estimators": 5, "calibration_folds": 0, "n_jobs": 1}
 FORMULAS = ["Li3YCl6", "Li3InCl6", "Li2ZrCl6", "Na3YCl6", "Li3ScCl6", "LiCl", "NaCl", "Li3YBr6", "Li3ErCl6",
             "Li2.5Y0.5Zr0.5Cl6", "Li3InBr6", "Na2ZrCl6"]
 LOG10_SIGMA = np.linspace(-6.0, -2.5, len(FORMULAS))

@@ -25,7 +25,7 @@ from predictor.temperature import (BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K, arrhenius
                                    convert_log10_sigma, fit_arrhenius, propagate)
 from predictor.model_layout import ACTIVATION_DIR
 
-TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1, "smooth": False}
+TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}
 BAD_TEMPERATURES = [(-273.15, ValueError, "absolute zero"), (-300.0, ValueError, "absolute zero"),
                     (float("nan"), ValueError, "not a finite"), (float("inf"), ValueError, "not a finite"),
                     ("25", TypeError, "'25'"), ("warm", TypeError, "'warm'"), (None, TypeError, "None"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from predictor import parse_formula
-from predictor.estimators.trace_anions import without_trace_anions
+from predictor.estimators.trace_elements import without_trace_elements
 from predictor.estimators.window_rules import (_bounds, _decreasing_isotonic, apply_window_rules, end_members,
                                                is_carrier_halide)
 
@@ -24,19 +24,18 @@ def test_end_members_of_a_cation_and_an_anion_mixture():
 
 def test_trace_anions_are_given_back_to_the_host_anions():
     # N for Cl, charge balanced through Li: back to Li3YCl6, pinned almost fully
-    parent, weight = without_trace_anions(parse_formula("Li3.02YCl5.99N0.01"))
+    parent, weight = without_trace_elements(parse_formula("Li3.02YCl5.99N0.01"))
     assert parent.get_el_amt_dict() == pytest.approx({"Li": 3.0, "Y": 1.0, "Cl": 6.0})
     assert weight == pytest.approx(1 - (0.01 / 6 / 0.05) ** 2)
-    # a trace in a mixed-anion parent: its sites go to Cl and F in proportion
-    parent, _ = without_trace_anions(parse_formula("Li3YCl4.99FI0.01"))
-    assert parent.get_el_amt_dict() == pytest.approx({"Li": 3.0, "Y": 1.0, "Cl": 4.99 + 0.01 * 4.99 / 5.99,
-                                                      "F": 1 + 0.01 / 5.99})
+    # a trace in a mixed-anion parent: its sites go to the host anion (the most abundant)
+    parent, _ = without_trace_elements(parse_formula("Li3YCl4.99FI0.01"))
+    assert parent.get_el_amt_dict() == pytest.approx({"Li": 3.0, "Y": 1.0, "Cl": 5.0, "F": 1.0})
     # 5 % of the anion sites and more is not a trace; one anion has none
-    assert without_trace_anions(parse_formula("Li3YCl5.6Br0.4")) == (None, 0.0)
-    assert without_trace_anions(parse_formula("Li3YCl6")) == (None, 0.0)
-    assert without_trace_anions(parse_formula("LiNbOCl4")) == (None, 0.0)
+    assert without_trace_elements(parse_formula("Li3YCl5.6Br0.4")) == (None, 0.0)
+    assert without_trace_elements(parse_formula("Li3YCl6")) == (None, 0.0)
+    assert without_trace_elements(parse_formula("LiNbOCl4")) == (None, 0.0)
     # the weight falls to 0 continuously at 5 %
-    assert without_trace_anions(parse_formula("Li3YCl5.7001Br0.2999"))[1] == pytest.approx(0.0, abs=1e-3)
+    assert without_trace_elements(parse_formula("Li3YCl5.7001Br0.2999"))[1] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_an_end_member_without_carrier_fades_out():

@@ -1,8 +1,8 @@
 """Activation energy (Ea, eV) regressor and the model of conductivity at other temperatures.
 
 :class:`ActivationEnergyRegressor` is the gradient-boosted model of the other properties (same
-descriptors, bag, smooth surrogate, calibrated std and 90 % interval, applicability domain) on
-activation-energy labels (:mod:`predictor.loaders.activation_labels`).
+descriptors, bag, calibrated std and 90 % interval, applicability domain, trace elements pinned)
+on activation-energy labels (:mod:`predictor.loaders.activation_labels`).
 
 :class:`ArrheniusModel` adds what the conversion of a room-temperature conductivity to another
 temperature needs besides Ea (:mod:`predictor.temperature`): the correlation between the
@@ -22,6 +22,7 @@ import numpy as np
 from predictor.artifacts import read_manifest, write_manifest
 from predictor.errors import ModelLoadError
 from predictor.estimators.gbm import GBMRegressor
+from predictor.estimators.trace_elements import TraceElementPinning
 
 ARRHENIUS_KIND = "arrhenius-model"
 ARRHENIUS_FILE = "arrhenius.json"
@@ -30,10 +31,11 @@ EA_MODEL_DIR = "Ea_eV"
 MIN_CORRELATION_PAIRS = 10
 
 
-class ActivationEnergyRegressor(GBMRegressor):
+class ActivationEnergyRegressor(TraceElementPinning, GBMRegressor):
     """Gradient-boosted regressor of the activation energy of ion conduction, in eV.
 
-    Same parameters as :class:`GBMRegressor`. Targets and predictions are Ea in eV (the
+    Same parameters as :class:`GBMRegressor`; a trace element moves Ea by a trace only
+    (:mod:`.trace_elements`). Targets and predictions are Ea in eV (the
     Arrhenius convention sigma*T = A*exp(-Ea/(k*T)) of :mod:`predictor.temperature`).
     """
 
@@ -42,6 +44,8 @@ class ActivationEnergyRegressor(GBMRegressor):
     #: Spread of repeated reports of one composition: the curated file has 19 compositions
     #: reported more than once, their median range is 0.11 eV, their median std 0.05-0.07 eV.
     default_noise_floor = 0.05
+    #: Ea moves conductivity away from 25 °C: smoothed like the conductivity model (:mod:`.gbm`).
+    default_input_noise = 0.05
 
 
 def residual_correlation(keys_a, residuals_a, keys_b, residuals_b) -> tuple[float, int]:
@@ -117,9 +121,9 @@ class ArrheniusModel:
         span = (float(np.percentile(low, 10)), float(np.percentile(high, 90))) if len(low) and len(high) else None
         return cls(ea_model, correlation, estimate, pairs, span)
 
-    def predict_from_features(self, features: np.ndarray) -> dict[str, np.ndarray]:
-        """Ea prediction (eV) from precomputed descriptors: see :meth:`GBMRegressor.predict_from_features`."""
-        return self.ea_model.predict_from_features(features)
+    def predict_distribution(self, compositions, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Ea prediction (eV): see :meth:`GBMRegressor.predict_distribution`."""
+        return self.ea_model.predict_distribution(compositions, features)
 
     def temperature_note(self, temperature_C: float) -> str:
         """Why a temperature is outside what the labels cover (empty when inside)."""

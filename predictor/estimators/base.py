@@ -15,6 +15,11 @@ from predictor.featurizers.base import as_compositions
 #: Keys of every ``predict_distribution`` result (arrays of shape (n_samples,)).
 DISTRIBUTION_KEYS = ("mean", "std", "lo", "hi", "ensemble_std", "distance")
 
+#: Upper bound (log10 S/cm) of every conductivity interval: the fastest solid ion conductors
+#: known reach 1e-2 to 3e-2 S/cm at room temperature, so an interval reaching above 0.1 S/cm
+#: would claim what no composition has shown.
+LOG10_SIGMA_CEILING = -1.0
+
 
 @runtime_checkable
 class PropertyRegressor(Protocol):
@@ -59,18 +64,21 @@ class PropertyRegressor(Protocol):
         """Write the model as plain files with a manifest naming its ``kind`` and class."""
 
 
-def calibrated_distribution(calibration, mean: np.ndarray, spread: np.ndarray,
-                            distance: np.ndarray) -> dict[str, np.ndarray]:
+def calibrated_distribution(calibration, mean: np.ndarray, spread: np.ndarray, distance: np.ndarray,
+                            compositions=None) -> dict[str, np.ndarray]:
     """The :data:`DISTRIBUTION_KEYS` of a prediction: std and interval NaN when uncalibrated.
 
     ``calibration`` is an :class:`~predictor.estimators.calibration.UncertaintyCalibration`
-    or None; ``spread`` the model's uncalibrated ensemble spread, ``distance`` its domain distance.
+    or None; ``spread`` the model's uncalibrated ensemble spread, ``distance`` its domain
+    distance; ``compositions`` (the predicted ones) choose each row's conformal factor by its
+    family (the pooled factor when None).
     """
     if calibration is None:
         std = half = np.full(len(mean), np.nan)
     else:
-        std = calibration.std(spread, distance, mean)
-        half = calibration.half_width(spread, distance, mean)
+        factors = None if compositions is None else calibration.factors(compositions)
+        std = calibration.std(spread, distance, mean, factors)
+        half = calibration.half_width(spread, distance, mean, factors)
     return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "ensemble_std": spread,
             "distance": distance}
 

@@ -6,6 +6,20 @@ subsamples) gives a stable mean and an ensemble spread; the spread, the distance
 training data and a noise floor are combined and calibrated on grouped out-of-fold residuals
 (:mod:`.calibration`), so that the 90 % interval is honest on unseen chemical systems rather
 than on near-duplicates of the training set.
+
+A tree ensemble is a step function of its descriptors: a composition that moves by a trace can
+cross a split point and jump. Two things bound that. Trace elements are pinned
+(:mod:`.trace_elements`): a dopant that appears below 5 % of its site moves the prediction by
+its share of the step to the composition without it. And ``input_noise`` trains every member
+on descriptors blurred by Gaussian noise of its own, so that what a member learns about a
+training composition holds in a neighbourhood of it and the bag averages over where the splits
+fall: a small change of an element already present (0.01 more Cl in an oxychloride) then moves
+the prediction along a slope instead of across a step.
+The conductivity and Ea models use 0.05 of each descriptor's spread: the largest step of log10
+sigma on the trace-dopant grids of ``tests/test_chemistry.py`` falls from 0.164 to 0.032, at a
+cost in accuracy that ``benchmarks/new_papers.py`` measures (most far from the training data);
+the window limits stay within their bounds without it. A smooth network distilled from the
+trees (shipped before 2026-12-07) bounded the steps too, at a larger cost and training time.
 """
 
 from __future__ import annotations
@@ -21,22 +35,18 @@ from tqdm.auto import tqdm
 
 from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
-from predictor.estimators.bagging import (
-    GBM_WORKER_MODULES, LazyBoosters, bag_predictions, fit_member, fit_surrogate, load_boosters, run_jobs, surrogate_outputs,
-)
+from predictor.estimators.bagging import bag_predictions, fit_member, load_boosters, parse_boosters, run_jobs
 from predictor.estimators.base import (
-    DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
-    load_estimator_files, save_estimator_files,
+    DISTRIBUTION_KEYS, LOG10_SIGMA_CEILING, DistributionRegressorMixin, calibrated_distribution, check_training_data,
+    grouped_folds, load_estimator_files, save_estimator_files,
 )
 from predictor.estimators.calibration import UncertaintyCalibration
-from predictor.estimators.smooth import SmoothSurrogate, neighbourhood
-from predictor.estimators.trace_anions import TraceAnionPinning
+from predictor.estimators.trace_elements import TraceElementPinning
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer, as_compositions
 
 log = logging.getLogger(__name__)
 
 ARTIFACT_KIND = "gbm-regressor"
-SURROGATE_FILE = "smooth.npz"
 
 
 class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -75,22 +85,12 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Fewest training compositions between two candidate split points of a descriptor
         (LightGBM's histogram bins, LightGBM's default). Coarser bins do not make the trees
         smoother: with 20, trace dopants moved log10 sigma by more than 0.05 in 33 % of 400
-        pairs instead of 16 % (fewer but larger steps); ``smooth`` is what removes the steps.
-    smooth : bool, default=True
-        Predict with a smooth surrogate of the bag (:mod:`.smooth`): a network fitted to the
-        bag's mean and spread on the training compositions and their neighbourhood, so that
-        predictions move continuously with composition (a tree ensemble jumps where a trace
-        dopant crosses a split point). Each calibration fold fits its own bag and surrogate, so
-        that the uncertainty is calibrated on the residuals of what predicts.
-    smooth_neighbours : int, default=8
-        Neighbouring compositions (substitutions and mixtures) per training composition on
-        which the surrogate learns the bag.
-    smooth_epochs : int, default=300
-        Passes of the surrogate's training over its points (fewer: faster, less faithful).
-        With 8 neighbours, 300 epochs and the surrogate's (256, 128) hidden layers, the
-        grouped out-of-fold MAE of log10 sigma is 1.131 against 1.103 for the bag of trees
-        (4 neighbours, 100 epochs, (96, 48): 1.210), and a trace dopant still moves the
-        shipped prediction by at most 0.046 (213 parents x 61 cation dopants at 0.001 f.u.).
+        pairs instead of 16 % (fewer but larger steps).
+    input_noise : float, optional
+        Standard deviation of the Gaussian noise added to each training descriptor value, as a
+        fraction of the descriptor's standard deviation over the training compositions, drawn
+        anew for every member (module docstring). Default: the class's ``default_input_noise``
+        (0.05 for conductivity and Ea, 0 for this base class and the window limits).
     calibration_folds : int, default=5
         Folds of the grouped (by chemical system) cross-validation whose out-of-fold
         residuals calibrate the uncertainty; 0 or 1, or fewer than 10 training compositions,
@@ -114,18 +114,14 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     ----------
     boosters_ : list of lightgbm.Booster
     calibration_ : UncertaintyCalibration or None
-    surrogate_ : SmoothSurrogate or None
-        What predicts when ``smooth`` (its outputs: mean and log of the ensemble spread).
     feature_shift_ : ndarray, shape (n_features,)
         Added to the descriptors before the boosters see them (see ``_booster_input``).
     domain_ : ApplicabilityDomain
     feature_labels_ : list of str
     n_features_in_ : int
     oof_residuals_ : ndarray, shape (n_samples,) or None
-        Target minus the grouped out-of-fold mean the interval was calibrated on (the
-        surrogate's when ``smooth``; None without calibration); not saved with the model.
-    bag_oof_residuals_ : ndarray, shape (n_samples,) or None
-        The same for the bag of trees itself (what smoothing costs or gains); not saved.
+        Target minus the grouped out-of-fold mean the interval was calibrated on (None
+        without calibration); not saved with the model.
     """
 
     target_name = "y"
@@ -133,6 +129,8 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     model_family = "gradient-boosted"
     target_unit = ""
     default_noise_floor = 0.0
+    #: ``input_noise`` when it is None.
+    default_input_noise = 0.0
     #: Let the noise grow below a reference level of the prediction (see calibration module).
     level_term = False
 
@@ -150,9 +148,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         colsample_bytree: float = 0.5,
         reg_lambda: float = 1.0,
         min_data_in_bin: int = 3,
-        smooth: bool = True,
-        smooth_neighbours: int = 8,
-        smooth_epochs: int = 300,
+        input_noise: float | None = None,
         calibration_folds: int = 5,
         coverage: float = 0.9,
         feature_sets: tuple[str, ...] = DEFAULT_FEATURE_SETS,
@@ -173,9 +169,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.min_data_in_bin = min_data_in_bin
-        self.smooth = smooth
-        self.smooth_neighbours = smooth_neighbours
-        self.smooth_epochs = smooth_epochs
+        self.input_noise = input_noise
         self.calibration_folds = calibration_folds
         self.coverage = coverage
         self.feature_sets = feature_sets
@@ -201,6 +195,8 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         for name in ("subsample", "colsample_bytree"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be in (0, 1]")
+        if self.input_noise is not None and not self.input_noise >= 0:
+            raise ValueError(f"input_noise={self.input_noise} must be at least 0")
 
     def _lgbm_params(self, seed: int) -> dict:
         return {
@@ -259,19 +255,17 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         bags += [(train, held, seed + 1000 * (k + 1)) for k, (train, held) in enumerate(folds)]
 
         n_members = int(self.n_members)
-        total = len(bags) * (n_members + int(bool(self.smooth)))
-        self._bar = tqdm(total=total, desc=f"fitting {type(self).__name__}", unit="model") if self.progress else None
+        self._bar = tqdm(total=len(bags) * n_members, desc=f"fitting {type(self).__name__}", unit="model") if self.progress else None
         try:
             bag_texts = self._fit_bags(features, y, bags)
-            self.boosters_ = LazyBoosters(bag_texts[0])  # a smooth model predicts without them
-            held_out = self._fit_surrogates(compositions, features, bags, bag_texts)
-            self.domain_ = ApplicabilityDomain().fit(features, elements)
-            self.oof_residuals_ = self.bag_oof_residuals_ = None
-            self.calibration_ = self._calibrate(features, y, elements, folds, held_out) if folds else None
         finally:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
+        self.boosters_ = load_boosters(bag_texts[0])
+        self.domain_ = ApplicabilityDomain().fit(features, elements)
+        self.oof_residuals_ = None
+        self.calibration_ = self._calibrate(compositions, features, y, elements, folds, bag_texts[1:]) if folds else None
         self.train_y_range_ = (float(y.min()), float(y.max()))
         return self
 
@@ -279,46 +273,20 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         """The LightGBM model texts of every bag, fitted in ``n_jobs`` processes."""
         n_members = int(self.n_members)
         shifted = self._booster_input(features)
-        jobs = [
-            (shifted[train], y[train], self._lgbm_params(bag_seed + member), int(self.n_estimators), int(self.min_data_in_bin))
-            for train, _, bag_seed in bags for member in range(n_members)
-        ]
-        texts = run_jobs(fit_member, jobs, self.n_jobs, self._tick, preload=self._worker_modules())
+        noise = self.default_input_noise if self.input_noise is None else float(self.input_noise)
+        jobs = []
+        for train, _, bag_seed in bags:
+            scale = noise * np.nan_to_num(np.nanstd(shifted[train], axis=0)) if noise > 0 else None
+            jobs += [(shifted[train], y[train], self._lgbm_params(bag_seed + member), int(self.n_estimators),
+                      int(self.min_data_in_bin), scale, bag_seed + member) for member in range(n_members)]
+        texts = run_jobs(fit_member, jobs, self.n_jobs, self._tick, preload=("lightgbm",))
         return [texts[b * n_members:(b + 1) * n_members] for b in range(len(bags))]
-
-    def _worker_modules(self) -> tuple[str, ...]:
-        """What the worker processes import at start (see :func:`.bagging.run_jobs`)."""
-        return GBM_WORKER_MODULES if self.smooth else ("lightgbm",)
-
-    def _fit_surrogates(self, compositions: list, features: np.ndarray, bags: list,
-                        bag_texts: list[list[str]]) -> list[dict]:
-        """Set ``surrogate_`` (when smooth) and return what each calibration fold predicts on its held-out rows."""
-        if not self.smooth:
-            self.surrogate_ = None
-            held_out = []
-            for (_, held, _), texts in zip(bags[1:], bag_texts[1:]):
-                predictions = bag_predictions(load_boosters(texts), self._booster_input(features[held]))
-                mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
-                held_out.append({"mean": mean, "spread": spread, "bag_mean": mean})
-            return held_out
-        n_neighbours = int(self.smooth_neighbours)
-        jobs = [
-            (texts, features[train], neighbourhood([compositions[i] for i in train], n_neighbours, bag_seed),
-             tuple(self.feature_sets), self.feature_shift_, bag_seed, int(self.smooth_epochs),
-             None if held is None else features[held])
-            for (train, held, bag_seed), texts in zip(bags, bag_texts)
-        ]
-        results = run_jobs(fit_surrogate, jobs, self.n_jobs, self._tick, preload=self._worker_modules())
-        self.surrogate_ = results[0][0]
-        return [held for _, held in results[1:]]
 
     def _calibration_splits(self, n: int, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         return grouped_folds(n, groups, self.calibration_folds, self.random_state)
 
     def _bag_outputs(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and spread of the bag's predictions (the surrogate's, when smooth)."""
-        if getattr(self, "surrogate_", None) is not None:
-            return surrogate_outputs(self.surrogate_, features)
+        """Mean and spread of the bag's predictions."""
         predictions = bag_predictions(self.boosters_, self._booster_input(features))
         return predictions.mean(axis=0), predictions.std(axis=0)
 
@@ -332,18 +300,21 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         """
         return features + self.feature_shift_
 
-    def _calibrate(self, features, y, elements, folds, held_out: list[dict]) -> UncertaintyCalibration:
-        spread, distance, mean, bag_mean = (np.zeros(len(y)) for _ in range(4))
-        for (train, held), fold in zip(folds, held_out):
-            mean[held], spread[held], bag_mean[held] = fold["mean"], fold["spread"], fold["bag_mean"]
+    def _calibrate(self, compositions, features, y, elements, folds, fold_texts) -> UncertaintyCalibration:
+        """Calibrate on what each fold's bag predicts for its held-out rows (:mod:`.calibration`)."""
+        from predictor.estimators.calibration import calibration_categories
+
+        spread, distance, mean = (np.zeros(len(y)) for _ in range(3))
+        for (train, held), texts in zip(folds, fold_texts):
+            predictions = bag_predictions(load_boosters(texts), self._booster_input(features[held]))
+            mean[held], spread[held] = predictions.mean(axis=0), predictions.std(axis=0)
             domain = ApplicabilityDomain().fit(features[train], [elements[i] for i in train])
             distance[held] = domain.distance(features[held])
-        residual = y - mean
-        self.oof_residuals_, self.bag_oof_residuals_ = residual, y - bag_mean
+        self.oof_residuals_ = y - mean
         floor = self.default_noise_floor if self.noise_floor is None else float(self.noise_floor)
         return UncertaintyCalibration.fit(
-            residual, spread, distance, mean, coverage=self.coverage, max_std=float(np.std(y)),
-            min_noise_std=floor, level_term=self.level_term,
+            self.oof_residuals_, spread, distance, mean, coverage=self.coverage, max_std=float(np.std(y)),
+            min_noise_std=floor, level_term=self.level_term, categories=calibration_categories(compositions),
         )
 
     # -- prediction ----------------------------------------------------------------------
@@ -359,26 +330,21 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"features has {len(features)} rows for {len(compositions)} formulas")
         return features, compositions
 
-    def predict_from_features(self, features: np.ndarray) -> dict[str, np.ndarray]:
-        """Mean, std, interval and domain distance from precomputed descriptors.
+    def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Mean, calibrated std, interval bounds, ensemble spread and domain distance of formulas X.
+
+        ``features``: the descriptors of X (this model's ``feature_sets``), when already computed.
 
         Returns
         -------
         dict with ``mean``, ``std``, ``lo``, ``hi``, ``ensemble_std`` and ``distance``,
         each ndarray of shape (n_samples,), in target units (distance: relative).
         """
+        features, compositions = self._features(X, features)
         if len(features) == 0:
             return {k: np.zeros(0) for k in DISTRIBUTION_KEYS}
         mean, spread = self._bag_outputs(features)
-        return calibrated_distribution(self.calibration_, mean, spread, self.domain_.distance(features))
-
-    def predict_distribution(self, X, features: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Mean, calibrated std, interval bounds, ensemble spread and domain distance of formulas X.
-
-        ``features``: the descriptors of X (this model's ``feature_sets``), when already computed.
-        See :meth:`predict_from_features` for the keys.
-        """
-        return self.predict_from_features(self._features(X, features)[0])
+        return calibrated_distribution(self.calibration_, mean, spread, self.domain_.distance(features), compositions)
 
     def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
         """The bag's mean prediction of formulas X, shape (n_samples,)."""
@@ -408,9 +374,6 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             name = f"member_{i:02d}.txt"
             booster.save_model(str(folder / name))
             files.append(name)
-        if self.surrogate_ is not None:
-            np.savez_compressed(folder / SURROGATE_FILE, **self.surrogate_.to_arrays())
-            files.append(SURROGATE_FILE)
         return save_estimator_files(self, folder, ARTIFACT_KIND, files, feature_shift=self.feature_shift_.tolist())
 
     @classmethod
@@ -419,11 +382,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         folder = Path(folder)
         model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND)
         members = sorted(name for name in manifest["files"] if name.startswith("member_"))
-        model.boosters_ = LazyBoosters([(folder / name).read_text() for name in members], members)
-        model.surrogate_ = None
-        if model.smooth:
-            with np.load(folder / SURROGATE_FILE, allow_pickle=False) as arrays:
-                model.surrogate_ = SmoothSurrogate.from_arrays(arrays)
+        model.boosters_ = parse_boosters([(folder / name).read_text() for name in members], members)
         model.feature_labels_ = settings["feature_labels"]
         model.n_features_in_ = len(model.feature_labels_)
         model.feature_shift_ = np.asarray(settings["feature_shift"], dtype=float)
@@ -435,11 +394,12 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     _bar = None
 
 
-class ConductivityRegressor(TraceAnionPinning, GBMRegressor):
+class ConductivityRegressor(TraceElementPinning, GBMRegressor):
     """Gradient-boosted regressor of room-temperature ionic conductivity.
 
     Targets and predictions are log10 of the conductivity in S/cm (``log10_sigma``); a trace
-    anion moves the prediction by a trace only (:mod:`.trace_anions`).
+    element moves the prediction by a trace only (:mod:`.trace_elements`); intervals stop at
+    0.1 S/cm (:data:`.base.LOG10_SIGMA_CEILING`).
 
     Examples
     --------
@@ -453,4 +413,6 @@ class ConductivityRegressor(TraceAnionPinning, GBMRegressor):
     #: Spread of repeated measurements of one composition (halide reviews: ~0.4-0.6 log10 units).
     default_noise_floor = 0.4
     level_term = True
+    interval_ceiling = LOG10_SIGMA_CEILING
+    default_input_noise = 0.05
 

@@ -31,11 +31,11 @@ from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import run_jobs
 from predictor.estimators.base import (
-    DISTRIBUTION_KEYS, DistributionRegressorMixin, calibrated_distribution, check_training_data, grouped_folds,
-    load_estimator_files, save_estimator_files,
+    DISTRIBUTION_KEYS, LOG10_SIGMA_CEILING, DistributionRegressorMixin, calibrated_distribution, check_training_data,
+    grouped_folds, load_estimator_files, save_estimator_files,
 )
-from predictor.estimators.calibration import UncertaintyCalibration
-from predictor.estimators.trace_anions import TraceAnionPinning
+from predictor.estimators.calibration import UncertaintyCalibration, calibration_categories
+from predictor.estimators.trace_elements import TraceElementPinning
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer
 from predictor.featurizers.base import as_compositions
 from predictor.nn.data import CompositionGraphs
@@ -264,6 +264,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.calibration_ = UncertaintyCalibration.fit(
             self.oof_residuals_, oof_sigma, distance, oof_mean, coverage=self.coverage, max_std=float(np.std(y)),
             min_noise_std=self.default_noise_floor, level_term=self.level_term,
+            categories=calibration_categories(compositions),
         )
 
     # -- prediction ----------------------------------------------------------------------
@@ -300,7 +301,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         if len(compositions) == 0:
             return {k: np.zeros(0) for k in (*DISTRIBUTION_KEYS, "sigma_total")}
         mean, epistemic, total = self._outputs(compositions)
-        result = calibrated_distribution(self.calibration_, mean, total, self.domain_.distance(features))
+        result = calibrated_distribution(self.calibration_, mean, total, self.domain_.distance(features), compositions)
         return {**result, "ensemble_std": epistemic, "sigma_total": total}
 
     def predict_mean(self, X, features: np.ndarray | None = None) -> np.ndarray:
@@ -369,10 +370,11 @@ def check_fraction_weighting(recorded: str | None, folder: Path) -> None:
         )
 
 
-class GraphConductivityRegressor(TraceAnionPinning, GraphRegressor):
+class GraphConductivityRegressor(TraceElementPinning, GraphRegressor):
     """Graph-network ensemble predicting log10 of the room-temperature conductivity (S/cm).
 
-    A trace anion moves the prediction by a trace only (:mod:`.trace_anions`).
+    A trace element moves the prediction by a trace only (:mod:`.trace_elements`); intervals
+    stop at 0.1 S/cm (:data:`.base.LOG10_SIGMA_CEILING`).
     """
 
     target_name = "log10_sigma"
@@ -380,6 +382,7 @@ class GraphConductivityRegressor(TraceAnionPinning, GraphRegressor):
     #: Spread of repeated measurements of one composition, as for the gradient-boosted model.
     default_noise_floor = 0.4
     level_term = True
+    interval_ceiling = LOG10_SIGMA_CEILING
 
 
 class GraphWindowLimitRegressor(GraphRegressor):

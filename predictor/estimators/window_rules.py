@@ -23,28 +23,28 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    them are, and a well-behaved solid solution sits between them: either way, the oxidation
    limit is not below the lowest end member's and the reduction limit not above the highest
    one's.
-4. **A trace anion cannot move the limits by more than a trace.** By the argument of rule 3
-   for the anion sublattice, a composition with a trace of another anion (halogen, O, S, N)
-   lies between its parent and the single-anion version of that dopant, with the dopant's
-   weight: its limits move from the parent's by that weight times a difference of a few volts
-   at most. The regressor alone can move more (a 0.01 N for Cl moved the oxidation limit of an
-   oxychloride by 0.066 V), so the limits of a composition with trace anions are pinned to
-   those of the composition without them (their sites given to the other anions, the carrier
-   balancing the charge; Li3.02YCl5.99N0.01 to Li3YCl6), each after rules 1-3, with weight
-   1 - (share / 5 %)^2 per trace anion: in full for a vanishing trace, fading to nothing as the
-   anion reaches ``TRACE_ANION_SHARE`` (5 %) of the anion sites, from where the regressor,
-   trained on such mixtures, decides. With several trace anions the versions without each
-   subset of them are weighed so (:func:`~predictor.estimators.trace_anions.trace_anion_versions`),
-   which stays continuous when one of them reaches 5 %. The weights depend on
-   the anion fractions only, and the versions of a single-halogen composition without its
-   trace anions are single-halogen too, so rule 2's order (Li3.1YX5.9O0.1 for X = F ... I) holds
-   after rule 4.
+4. **A trace element cannot move the limits by more than a trace.** By the argument of rule 3,
+   a composition with a trace of another anion (halogen, O, S, N) or cation lies between its
+   parent and the version rich in that dopant, with the dopant's weight: its limits move from
+   the parent's by that weight times a difference of a few volts at most. The regressor alone
+   can move more (a 0.01 N for Cl moved the oxidation limit of an oxychloride by 0.066 V; a bag
+   of trees steps at split points), so the limits of a composition with trace elements are
+   pinned to those of the composition without them (their atoms given to the other elements of
+   their site, the carrier balancing the charge; Li3.02YCl5.99N0.01 to Li3YCl6,
+   Li2.999In0.999Zr0.001Cl6 to Li3InCl6), each after rules 1-3, with weight 1 - (share / 5 %)^2
+   per trace element: in full for a vanishing trace, fading to nothing as the element reaches
+   ``TRACE_SHARE`` (5 %) of its site, from where the regressor, trained on such mixtures,
+   decides. With several trace elements the versions without each subset of them are weighed
+   so (:func:`~predictor.estimators.trace_elements.trace_element_versions`), which stays
+   continuous when one of them reaches 5 %. The weights depend on the site fractions only, and
+   the versions of a single-halogen composition without its trace elements are single-halogen
+   too, so rule 2's order (Li3.1YX5.9O0.1 for X = F ... I) holds after rule 4.
 
 Every step is continuous in the composition wherever the roles of the ionic picture are (they
 change only at fixed ratios of anion-formers such as S to O or N to S, never for a trace): as a
 dopant's amount goes to zero its end member's weight goes to zero and the result tends to the
 parent's, so a trace dopant cannot move a limit by more than the regressor itself moves (and
-a trace anion, by rule 4, by much less). An end member that would need no (or a negative)
+a trace element, by rule 4, by much less). An end member that would need no (or a negative)
 carrier content does not exist; one with little carrier (below 0.15 per anion) counts in
 proportion to it, and the weights are renormalised; the clipping of rule 3 then applies only in
 part (by the square of the share of the composition that existing end members cover).
@@ -61,7 +61,7 @@ import numpy as np
 from pymatgen.core import Composition
 
 from predictor.composition import HALOGENS, mobile_ion
-from predictor.estimators.trace_anions import pin_trace_anions
+from predictor.estimators.trace_elements import pin_trace_elements
 from predictor.featurizers.ionic import ionic_picture
 
 #: Halogens in the order of falling oxidation limit.
@@ -176,8 +176,8 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     predict_limits : callable
         Maps a list of Compositions to the regressor's (reduction, oxidation) predictions in V;
         called once on the distinct end members of the whole batch and their halogen versions,
-        and, when the batch has compositions with trace anions, twice more (their versions
-        without trace anions, then those versions' end members).
+        and, when the batch has compositions with trace elements, twice more (their versions
+        without trace elements, then those versions' end members).
 
     Returns
     -------
@@ -187,7 +187,7 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
 
     def rules_1_to_3(versions):
         return _apply_end_member_rules(versions, *predict_limits(versions), predict_limits)
-    return tuple(pin_trace_anions(compositions, [reduction, oxidation], rules_1_to_3, power=2))
+    return tuple(pin_trace_elements(compositions, [reduction, oxidation], rules_1_to_3, power=2))
 
 
 def _apply_end_member_rules(compositions: Sequence[Composition], reduction_V: np.ndarray, oxidation_V: np.ndarray,

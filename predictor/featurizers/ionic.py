@@ -88,14 +88,14 @@ def _fixed_cation_state(element: Element) -> int | None:
     return None
 
 
-def _positive_states(element: Element) -> tuple[int, ...]:
+def positive_states(element: Element) -> tuple[int, ...]:
     states = tuple(s for s in element.common_oxidation_states if s > 0)
     return states or tuple(s for s in element.oxidation_states if s > 0) or (0,)
 
 
-def _nearest_common_state(element: Element, target: float) -> int:
+def nearest_common_state(element: Element, target: float) -> int:
     """The element's common positive oxidation state nearest ``target`` (the lower one on a tie)."""
-    return min(_positive_states(element), key=lambda state: (abs(state - target), state))
+    return min(positive_states(element), key=lambda state: (abs(state - target), state))
 
 
 def ionic_picture(composition: Composition, carrier: str | None) -> list[Ion]:
@@ -117,7 +117,7 @@ def ionic_picture(composition: Composition, carrier: str | None) -> list[Ion]:
     if framework:
         framework_atoms = sum(a for _, a in framework)
         balance = -sum(ion.amount * ion.oxidation_state for ion in ions) / framework_atoms
-        states = [_nearest_common_state(e, balance) for e, _ in framework]
+        states = [nearest_common_state(e, balance) for e, _ in framework]
         shift = balance - sum(a * z for (_, a), z in zip(framework, states)) / framework_atoms
         ions.extend(Ion(e.symbol, a, z + shift, "framework") for (e, a), z in zip(framework, states))
     return ions
