@@ -297,24 +297,59 @@ def cmd_data(args) -> int:
     return EXIT_OK
 
 
+def _predict_log10_sigma(folder: Path, formulas):
+    """log10 sigma of ``formulas`` (a Series) by the models in ``folder`` (NaN when it holds none)."""
+    import pandas as pd
+
+    from predictor.errors import ModelLoadError
+    from predictor.predictor import Predictor
+
+    try:
+        table = Predictor.load(folder).predict(formulas.tolist())
+    except ModelLoadError:
+        return pd.Series(float("nan"), index=formulas.index)
+    return pd.Series(table["log10_sigma"].to_numpy(), index=formulas.index)
+
+
 def cmd_train(args) -> int:
     from predictor.errors import DataNotFoundError, FewerSourcesError
     from predictor.model_layout import MODEL_CARD_FILE
-    from predictor.paths import models_dir
+    from predictor.paths import MODELS_DIR_ENV, models_dir, trained_models_dir
     from predictor.training import TrainConfig, train
 
-    output = Path(args.output) if args.output else models_dir()
+    output = Path(args.output) if args.output else trained_models_dir()
     settings = {"sources": tuple(args.sources), "evaluate": not args.no_evaluate}
     if args.cv_folds is not None:
         settings["cv_folds"] = args.cv_folds
     config = (TrainConfig.quick(**settings) if args.quick else TrainConfig(**settings)).with_seed(args.seed)
+    labels = before = None
+    if args.labels:
+        from predictor.loaders.user_labels import read_user_labels
+
+        try:
+            labels = read_user_labels(args.labels)[0]
+        except ValueError as exc:
+            print(f"predictor train: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        before = _predict_log10_sigma(models_dir(), labels["formula"])
     try:
         report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
-                       track=not args.no_tracking)
-    except (DataNotFoundError, FewerSourcesError, FileExistsError) as exc:
+                       track=not args.no_tracking, extra_labels=args.labels)
+    except (DataNotFoundError, FewerSourcesError, FileExistsError, ValueError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})")
+    if labels is not None and len(labels):
+        import pandas as pd
+
+        after = _predict_log10_sigma(output, labels["formula"])
+        print(f"your compositions, log10 sigma (S/cm) at 25 °C: measured, predicted before "
+              f"({models_dir()}) and after")
+        print(pd.DataFrame({"row": labels["row"], "formula": labels["formula"],
+                            "measured": labels["log10_sigma"].round(2), "before": before.round(2),
+                            "after": after.round(2)}).to_string(index=False))
+    print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})\n"
+          f"to predict with them: predictor predict --models {output} FORMULA ..., "
+          f"or set {MODELS_DIR_ENV}={output}")
     if report.get("mlflow_run_id"):
         from predictor.tracking import runs_url, ui_command
 
@@ -405,7 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
                        description="Evaluate (OBELiX split, grouped CV), fit on all data, write the model folder.")
-    t.add_argument("-o", "--output", help="model folder to write (default: the shipped models/)")
+    t.add_argument("-o", "--output", help="model folder to write (default: models in the user's data folder, "
+                                          "~/.local/share/predictor/models on Linux; the shipped models/ only "
+                                          "when named here)")
+    t.add_argument("--labels", metavar="CSV",
+                   help="your own conductivity measurements: columns formula, sigma_S_cm or log10_sigma, T_C "
+                        "(default 25), optional Ea_eV, reference, lab, notes; used before every other source")
     t.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES, help="conductivity sources")
     t.add_argument("--cv-folds", type=int, help="folds of the grouped cross-validation (default: 5, 3 with --quick)")
     t.add_argument("--no-evaluate", action="store_true", help="skip the held-out evaluation")

@@ -7,7 +7,8 @@ are never copied into the repository. They are read from a data directory:
 2. otherwise ``../shared/data`` beside the repository checkout, when it exists.
 
 The shipped models live in ``models/`` and the curated datasets in ``datasets/`` at the
-repository root; ``PREDICTOR_MODELS_DIR`` overrides the former.
+repository root; ``PREDICTOR_MODELS_DIR`` overrides the former. Retrained models go to the
+user's data folder (:func:`trained_models_dir`) unless a folder is named.
 """
 
 from __future__ import annotations
@@ -61,3 +62,12 @@ def models_dir() -> Path:
 def datasets_dir() -> Path:
     """Directory of the project's curated datasets (``datasets/`` at the repository root)."""
     return REPO_ROOT / "datasets"
+
+
+def trained_models_dir() -> Path:
+    """Where ``predictor train`` writes models when no folder is named: ``models`` in the user's
+    data folder (platformdirs; ``~/.local/share/predictor/models`` on Linux), never the shipped
+    ``models/``."""
+    from platformdirs import user_data_path
+
+    return user_data_path("predictor") / "models"

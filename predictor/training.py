@@ -219,7 +219,7 @@ def check_replaceable(folder: Path, sources: set[str], allow_fewer_sources: bool
         raise FileExistsError(f"{folder} holds files that are not models ({', '.join(foreign[:5])}){hint}; "
                               "training replaces the whole folder: choose an empty or a model folder")
     before = previous_sources(folder)
-    missing = sorted(before - sources) if before else []
+    missing = sorted((before - sources) & set(SOURCES)) if before else []  # a lab's labels are not a data set
     if missing and not allow_fewer_sources:
         raise FewerSourcesError(
             f"refusing to replace the models in {folder}, trained on {', '.join(sorted(before))}, with models "
@@ -235,8 +235,21 @@ def sources_line(summary: dict, sources: tuple[str, ...]) -> str:
     return f"training data: {summary['rows']} conductivity labels ({used}{not_found})"
 
 
+def user_labels_lines(data) -> list[str]:
+    """What became of a lab's rows: how many are used, and each unusable one with its reason."""
+    from predictor.loaders.user_labels import USER_SOURCE
+
+    mine = data.table[data.table["source"] == USER_SOURCE]
+    bad = data.rejected[data.rejected["source"] == USER_SOURCE] if len(data.rejected) else data.rejected
+    rows = int(mine["n_reports"].sum())
+    lines = [f"your labels: {rows + len(bad)} rows, {rows} used ({len(mine)} compositions, before every other "
+             f"source), {len(bad)} not used"]
+    lines += [f"  row {int(r['row'])} ({r['formula'] or 'no formula'}): {r['reason']}" for _, r in bad.iterrows()]
+    return lines
+
+
 def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
-          allow_fewer_sources: bool = False, track: bool = False) -> dict:
+          allow_fewer_sources: bool = False, track: bool = False, extra_labels=None) -> dict:
     """Evaluate, fit the conductivity and window models on all labels and write the model folder.
 
     The folder (models, ``metrics.json``, the model card ``README.md``, the MLflow model
@@ -257,6 +270,10 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     track : bool, default=False
         Log the run (metrics, plots, model card) and register the predictor with MLflow
         (:mod:`predictor.tracking`; off when tracking is disabled there).
+    extra_labels : path of a CSV file or DataFrame, optional
+        A lab's own conductivity measurements (:mod:`predictor.loaders.user_labels`), used
+        before every other source for the same composition; the first lines of the log say
+        how many rows were used and why any were not.
 
     Returns
     -------
@@ -271,11 +288,14 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
         See :func:`check_replaceable` (checked before any training).
     """
     target = Path(output_dir).absolute()
-    data = load_conductivity_data(config.sources)
+    data = load_conductivity_data(config.sources, extra_labels=extra_labels)
     table = data.table
     summary = data_summary(table)
     log.debug("training data: %s", summary)
     if progress:
+        if extra_labels is not None:
+            for line in user_labels_lines(data):
+                log.info(line)
         log.info(sources_line(summary, config.sources))
     check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
     with staged_replacement(target) as staging:

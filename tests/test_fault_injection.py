@@ -107,7 +107,8 @@ def tiny_training(monkeypatch):
     windows = table[["formula", "carrier", "group", "composition_key", "anion_family"]].assign(
         reduction_limit_V=reduction, oxidation_limit_V=oxidation, source="published", doi="")
     monkeypatch.setattr(training, "load_conductivity_data",
-                        lambda sources: LabelledData(table=table.reset_index(drop=True), rejected=pd.DataFrame()))
+                        lambda sources, extra_labels=None: LabelledData(table=table.reset_index(drop=True),
+                                                                        rejected=pd.DataFrame()))
     monkeypatch.setattr(training, "load_window_labels", lambda: windows.reset_index(drop=True))
     import predictor.activation_training as activation_training
     from predictor.loaders.activation_labels import ActivationData
@@ -268,10 +269,65 @@ def test_train_command_never_edits_the_readme(tiny_training, models, monkeypatch
     begin, end = "<!-- metrics:begin -->", "<!-- metrics:end -->"
     text = readme.read_text()
     block = text[text.index(begin):text.index(end)]
-    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated"]) == 0
+    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 0
     text = readme.read_text()
     assert text[text.index(begin):text.index(end)] == block
     assert (models / "README.md").is_file()
+
+
+@pytest.mark.slow
+def test_train_without_a_folder_writes_the_user_data_folder_never_the_shipped_models(
+        tiny_training, monkeypatch, tmp_path, capsys):
+    import predictor.training as training
+    from predictor.cli import main
+
+    monkeypatch.setattr(training.TrainConfig, "quick", classmethod(lambda cls, **settings: tiny_training))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("PREDICTOR_MODELS_DIR", raising=False)
+    shipped = _snapshot(REPO_ROOT / "models")
+    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated"]) == 0
+    written = tmp_path / "data" / "predictor" / "models"
+    assert (written / "README.md").is_file() and (written / "conductivity").is_dir()
+    assert _snapshot(REPO_ROOT / "models") == shipped
+    out = capsys.readouterr().out
+    assert f"--models {written}" in out and f"PREDICTOR_MODELS_DIR={written}" in out
+    assert Predictor.load(written).predict(["Li3YCl6"])["error"].eq("").all()
+
+
+@pytest.mark.slow
+def test_train_with_a_labs_csv_in_one_command(tiny_training, monkeypatch, tmp_path, capsys, caplog):
+    """Five rows, one invalid, one a composition OBELiX holds: models in the user folder, the bad
+    row named with its reason, the lab's value used before OBELiX's, the before/after table."""
+    import dataclasses
+
+    import predictor.loaders.combined as combined
+    import predictor.training as training
+    from predictor.cli import main
+
+    caplog.set_level(logging.INFO, logger="predictor")
+    obelix = pd.DataFrame({"formula": [f for f, _ in CARRIER_SET], "log10_sigma": [y for _, y in CARRIER_SET],
+                           "censored": False, "split": "train", "T_C": 25.0, "doi": ""})
+    monkeypatch.setattr(combined, "_load_source", lambda name: obelix.assign(source=name))
+    monkeypatch.setattr(training, "load_conductivity_data", combined.load_conductivity_data)
+    monkeypatch.setattr(training.TrainConfig, "quick", classmethod(
+        lambda cls, **settings: dataclasses.replace(tiny_training, sources=settings["sources"])))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    labels = tmp_path / "my_lab.csv"
+    labels.write_text("formula,sigma_S_cm,T_C,lab\nLi3YCl6,8e-4,25,my lab\nLi2.6Y0.6Zr0.4Cl6,1.2e-3,,my lab\n"
+                      "Xx2Cl,1e-3,25,my lab\nLi3ScCl6,5e-4,25,my lab\nLi3ErCl6,2e-4,25,my lab\n")
+    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "obelix",
+                 "--labels", str(labels)]) == 0
+    written = tmp_path / "data" / "predictor" / "models"
+    assert Predictor.load(written).predict(["Li3YCl6"])["error"].eq("").all()
+    assert "your labels: 5 rows, 4 used (4 compositions, before every other source), 1 not used" in caplog.messages
+    assert "  row 3 (Xx2Cl): unknown element 'Xx'" in caplog.messages
+    assert any(m.startswith("your labels: Li3YCl6 (row 1, log10 sigma -3.10) takes precedence over obelix's")
+               for m in caplog.messages)
+    out = capsys.readouterr().out
+    table = out[out.index("measured, predicted before"):].splitlines()
+    assert table[1].split() == ["row", "formula", "measured", "before", "after"]
+    assert [line.split()[1] for line in table[2:6]] == ["Li3YCl6", "Li2.6Y0.6Zr0.4Cl6", "Li3ScCl6", "Li3ErCl6"]
+    assert f"--models {written}" in out
 
 
 # ---------------------------------------------------------------------------------------------

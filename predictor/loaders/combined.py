@@ -120,7 +120,20 @@ def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
     return merged.reset_index()
 
 
-def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool = False) -> LabelledData:
+def _say_which_user_labels_take_precedence(name: str, replaced: pd.DataFrame, tables: list[pd.DataFrame]) -> None:
+    """Log, for each of a lab's compositions that ``name`` also holds, the two values (log10 S/cm)."""
+    users = [t for t in tables if len(t) and t["source"].iloc[0] == "user"]
+    if not users:
+        return
+    mine = users[0].set_index("composition_key")
+    for _, row in replaced[replaced["composition_key"].isin(mine.index)].iterrows():
+        own = mine.loc[row["composition_key"]]
+        log.info("your labels: %s (row %s, log10 sigma %.2f) takes precedence over %s's %s (%.2f)",
+                 own["formula"], own["row"], own["log10_sigma"], name, row["formula"], row["log10_sigma"])
+
+
+def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool = False,
+                           extra_labels=None) -> LabelledData:
     """Room-temperature conductivity labels from the given sources, de-duplicated.
 
     Parameters
@@ -129,6 +142,10 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         Which sources to use, in order of precedence.
     require_all : bool, default=False
         Raise when a third-party source is missing instead of skipping it with a warning.
+    extra_labels : path of a CSV file or DataFrame, optional
+        A lab's own measurements (:mod:`predictor.loaders.user_labels`): the ``user`` source,
+        before every other for the same composition; its unusable rows go to ``rejected`` with
+        their row number and reason.
 
     Returns
     -------
@@ -139,6 +156,13 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         for OBELiX rows and "extra" otherwise; ``censored`` marks labels below detection.
     """
     loaded, rejected = {}, []
+    if extra_labels is not None:
+        from predictor.loaders.user_labels import USER_SOURCE, read_user_labels
+
+        usable, unusable = read_user_labels(extra_labels)
+        rejected.append(unusable)
+        if len(usable):
+            loaded[USER_SOURCE] = annotate(usable)[0]
     for name in sources:
         try:
             frame = _load_source(name)
@@ -160,6 +184,7 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         duplicate = good["composition_key"].isin(seen)
         if duplicate.any():
             log.info("%s: %d compositions already present in a preferred source", name, duplicate.sum())
+            _say_which_user_labels_take_precedence(name, good[duplicate], tables)
         good = good[~duplicate]
         seen.update(good["composition_key"])
         tables.append(good)

@@ -1,0 +1,142 @@
+"""A lab's own conductivity measurements (``predictor train --labels my_lab.csv``), validated row by row.
+
+The table needs few columns:
+
+- ``formula`` (required);
+- ``sigma_S_cm`` or ``log10_sigma`` (one of them; log10 of S/cm);
+- ``T_C``: temperature of the measurement in °C (default 25);
+- ``Ea_eV``: activation energy, needed to move a measurement made outside 20-30 °C to 25 °C
+  (sigma*T = A*exp(-Ea/kT), the rule of the curated labels);
+- ``reference``, ``lab``, ``notes``: free text. The reference (else the lab) is the row's
+  paper: held-out evaluations leave a lab's rows out together.
+
+Every row is checked with the rules of the curated tables (:mod:`.curated.schema`): a formula
+that parses, Li or Na in it, sigma within 1e-14..1 S/cm, T within -100..600 °C, Ea within
+0.05..2 eV. A row that fails is returned with its row number and the reason, never dropped
+silently. The usable rows become the ``user`` source, which takes precedence over every other
+source for the same composition (:func:`predictor.loaders.combined.load_conductivity_data`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from predictor.composition import mobile_ion, parse_formula
+from predictor.errors import CompositionError
+from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
+from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
+from predictor.loaders.curated.schema import EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RANGE_C
+
+#: The source name of a user's labels (first in precedence).
+USER_SOURCE = "user"
+VALUE_COLUMNS = ("sigma_S_cm", "log10_sigma")
+KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", "reference", "lab", "notes")
+
+
+def _number(row: dict, column: str) -> float | None:
+    """A cell as a float, None when empty; ValueError naming the column for text that is not a number."""
+    value = row.get(column)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column}={value!r} is not a number") from None
+    return None if math.isnan(number) else number
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+
+
+def _label(row: dict) -> tuple[float, str]:
+    """(log10 sigma at 25 °C, paper) of one row; ValueError with the reason when it is not usable."""
+    composition = parse_formula(_text(row.get("formula")))
+    if mobile_ion(composition) is None:
+        raise ValueError("no Li or Na: the models predict Li and Na conductors")
+    sigma, log10_sigma = (_number(row, column) for column in VALUE_COLUMNS)
+    if sigma is None and log10_sigma is None:
+        raise ValueError("neither sigma_S_cm nor log10_sigma is given")
+    if sigma is not None and log10_sigma is not None and abs(math.log10(max(sigma, 1e-300)) - log10_sigma) > 0.01:
+        raise ValueError(f"sigma_S_cm={sigma:g} and log10_sigma={log10_sigma:g} disagree")
+    if log10_sigma is None:
+        if not sigma > 0:
+            raise ValueError(f"sigma_S_cm={sigma:g} is not positive")
+        log10_sigma = math.log10(sigma)
+    low, high = (math.log10(v) for v in SIGMA_RANGE_S_CM)
+    if not (math.isfinite(log10_sigma) and low <= log10_sigma <= high):
+        raise ValueError(f"conductivity {10 ** log10_sigma if math.isfinite(log10_sigma) else log10_sigma:g} S/cm "
+                         f"outside {SIGMA_RANGE_S_CM[0]:g}..{SIGMA_RANGE_S_CM[1]:g} S/cm")
+    t_c = _number(row, "T_C")
+    t_c = LABEL_TEMPERATURE_C if t_c is None else t_c
+    if not T_RANGE_C[0] <= t_c <= T_RANGE_C[1]:
+        raise ValueError(f"T_C={t_c:g} outside {T_RANGE_C[0]:g}..{T_RANGE_C[1]:g} °C")
+    ea = _number(row, "Ea_eV")
+    if ea is not None and not EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]:
+        raise ValueError(f"Ea_eV={ea:g} outside {EA_RANGE_EV[0]:g}..{EA_RANGE_EV[1]:g} eV")
+    if not ROOM_TEMPERATURE_RANGE_C[0] <= t_c <= ROOM_TEMPERATURE_RANGE_C[1]:
+        if ea is None:
+            raise ValueError(f"measured at {t_c:g} °C without Ea_eV: cannot be moved to {LABEL_TEMPERATURE_C:g} °C "
+                             f"(give Ea_eV, or a value measured at {ROOM_TEMPERATURE_RANGE_C[0]:g}-"
+                             f"{ROOM_TEMPERATURE_RANGE_C[1]:g} °C)")
+        log10_sigma = arrhenius_log10_sigma(log10_sigma, t_c, ea, LABEL_TEMPERATURE_C)
+    paper = _text(row.get("reference")) or (f"lab {_text(row.get('lab'))}" if _text(row.get("lab")) else "your labels")
+    return log10_sigma, paper
+
+
+def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A lab's measurements as a conductivity source, and the rows that cannot be used.
+
+    Parameters
+    ----------
+    labels : path of a CSV file, or DataFrame
+        The columns of the module docstring; others are kept but not used.
+
+    Returns
+    -------
+    (usable, rejected) : (DataFrame, DataFrame)
+        ``usable``: ``formula``, ``log10_sigma`` (log10 S/cm at 25 °C), ``T_C`` (of the
+        measurement), ``doi`` (the row's paper), ``source`` ("user"), ``row`` (1-based row of the
+        table) and the other columns given. ``rejected``: ``source``, ``formula``, ``row`` and
+        ``reason``.
+
+    Raises
+    ------
+    ValueError
+        When the table cannot be read or has no ``formula`` column (naming the file).
+    """
+    name = "the labels table" if isinstance(labels, pd.DataFrame) else str(labels)
+    if isinstance(labels, pd.DataFrame):
+        table = labels.copy()
+    else:
+        try:
+            table = pd.read_csv(labels, dtype=str, keep_default_na=False)
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ValueError(f"{name}: cannot be read as CSV ({type(exc).__name__}: {exc})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    if "formula" not in table.columns:
+        raise ValueError(f"{name}: no 'formula' column (columns: {', '.join(table.columns) or 'none'}; "
+                         f"expected {', '.join(KNOWN_COLUMNS)})")
+    if table.columns.duplicated().any():
+        raise ValueError(f"{name}: repeated columns {sorted(set(table.columns[table.columns.duplicated()]))}")
+    usable, rejected = [], []
+    for number, row in enumerate(table.to_dict("records"), start=1):
+        formula = _text(row.get("formula"))
+        try:
+            log10_sigma, paper = _label(row)
+        except CompositionError as exc:
+            rejected.append({"source": USER_SOURCE, "formula": formula, "row": number, "reason": exc.reason})
+            continue
+        except ValueError as exc:
+            rejected.append({"source": USER_SOURCE, "formula": formula, "row": number, "reason": str(exc)})
+            continue
+        t_c = _number(row, "T_C")
+        usable.append({**row, "formula": formula, "log10_sigma": log10_sigma,
+                       "T_C": LABEL_TEMPERATURE_C if t_c is None else t_c,
+                       "doi": paper, "source": USER_SOURCE, "row": number, "censored": False})
+    columns = ["formula", "log10_sigma", "T_C", "doi", "source", "row", "censored"]
+    return (pd.DataFrame(usable, columns=list(dict.fromkeys(columns + list(table.columns)))),
+            pd.DataFrame(rejected, columns=["source", "formula", "row", "reason"]))

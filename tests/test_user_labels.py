@@ -1,0 +1,66 @@
+"""A lab's own measurements: every row used or rejected with its reason, and used before the literature."""
+
+import logging
+
+import pandas as pd
+import pytest
+
+from predictor.loaders.combined import load_conductivity_data
+from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
+from predictor.loaders.user_labels import read_user_labels
+
+ROWS = [
+    # formula, sigma_S_cm, log10_sigma, T_C, Ea_eV, reason (None: used)
+    ("Li3YCl6", "8e-4", "", "", "", None),
+    ("Li3InCl6", "", "-2.7", "60", "0.35", None),
+    ("Xx2Cl", "1e-3", "", "", "", "unknown element 'Xx'"),
+    ("Y2O3", "1e-9", "", "", "", "no Li or Na"),
+    ("Li3ScCl6", "", "", "", "", "neither sigma_S_cm nor log10_sigma"),
+    ("Li3ErCl6", "0", "", "", "", "sigma_S_cm=0 is not positive"),
+    ("Li3HoCl6", "5", "", "", "", "outside 1e-14..1 S/cm"),
+    ("Li2ZrCl6", "1e-4", "", "-500", "", "T_C=-500 outside"),
+    ("Li3InBr6", "1e-3", "", "80", "", "measured at 80 °C without Ea_eV"),
+    ("Li3YBr6", "1e-3", "", "", "7", "Ea_eV=7 outside"),
+    ("Li2ZrCl6", "high", "", "", "", "sigma_S_cm='high' is not a number"),
+    ("Li3YCl6", "1e-3", "-2.0", "", "", "disagree"),
+    ("", "1e-3", "", "", "", "empty"),
+]
+
+
+@pytest.fixture
+def lab_csv(tmp_path):
+    frame = pd.DataFrame([row[:5] for row in ROWS], columns=["formula", "sigma_S_cm", "log10_sigma", "T_C", "Ea_eV"])
+    path = tmp_path / "my_lab.csv"
+    frame.assign(lab="my lab").to_csv(path, index=False)
+    return path
+
+
+def test_every_row_is_used_or_rejected_with_its_reason(lab_csv):
+    usable, rejected = read_user_labels(lab_csv)
+    assert usable["row"].tolist() == [k + 1 for k, row in enumerate(ROWS) if row[5] is None]
+    assert rejected["row"].tolist() == [k + 1 for k, row in enumerate(ROWS) if row[5] is not None]
+    for (_, r), row in zip(rejected.iterrows(), [row for row in ROWS if row[5] is not None]):
+        assert row[5] in r["reason"], (row, r["reason"])
+    assert usable.loc[0, "log10_sigma"] == pytest.approx(-3.0969, abs=1e-4)
+    assert usable.loc[1, "log10_sigma"] == pytest.approx(arrhenius_log10_sigma(-2.7, 60.0, 0.35, 25.0))
+    assert usable.loc[1, "log10_sigma"] < -2.7  # cooler, slower
+    assert set(usable["doi"]) == {"lab my lab"} and set(usable["source"]) == {"user"}
+
+
+def test_a_table_without_formulas_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text("composition,sigma_S_cm\nLi3YCl6,1e-3\n")
+    with pytest.raises(ValueError, match="lab.csv: no 'formula' column"):
+        read_user_labels(path)
+
+
+def test_the_labs_value_takes_precedence_over_the_literature_and_says_so(lab_csv, caplog):
+    caplog.set_level(logging.INFO, logger="predictor")
+    data = load_conductivity_data(("curated",), extra_labels=lab_csv)
+    mine = data.table[data.table["source"] == "user"]
+    assert sorted(mine["reduced_formula"]) == ["Li3InCl6", "Li3YCl6"]
+    li3ycl6 = data.table[data.table["reduced_formula"] == "Li3YCl6"]
+    assert len(li3ycl6) == 1 and li3ycl6["source"].item() == "user"
+    assert li3ycl6["log10_sigma"].item() == pytest.approx(-3.0969, abs=1e-4)
+    assert any("Li3YCl6 (row 1" in m and "takes precedence over curated's" in m for m in caplog.messages)
+    assert (data.rejected["source"] == "user").sum() == sum(row[5] is not None for row in ROWS)
