@@ -350,6 +350,9 @@ def cmd_train(args) -> int:
     print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})\n"
           f"to predict with them: predictor predict --models {output} FORMULA ..., "
           f"or set {MODELS_DIR_ENV}={output}")
+    if args.quick:
+        print("--quick: a smoke test with small models; their predictions are not usable "
+              "(predictor train without --quick retrains)")
     if report.get("mlflow_run_id"):
         from predictor.tracking import runs_url, ui_command
 
@@ -450,7 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cv-folds", type=int, help="folds of the grouped cross-validation (default: 5, 3 with --quick)")
     t.add_argument("--no-evaluate", action="store_true", help="skip the held-out evaluation")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    t.add_argument("--quick", action="store_true", help="small models (seconds, for trying things out and tests)")
+    t.add_argument("--quick", action="store_true",
+                   help="smoke test: small models in about 2 minutes, to check the pipeline runs; not a retrain, "
+                        "do not predict with them")
     t.add_argument("--no-tracking", action="store_true", help="do not log the run to MLflow")
     t.add_argument("--allow-fewer-sources", action="store_true",
                    help="replace models trained on more conductivity sources than are available now")

@@ -258,6 +258,12 @@ def _evaluation_summary(evaluation: dict, config: dict) -> str:
     return ", ".join(parts)
 
 
+def training_run_name(report: dict) -> str:
+    """What a training run changed, as its MLflow run name: the lab's labels file, and the date."""
+    labels = report["data"].get("user_labels")
+    return f"predictor train{f' --labels {labels}' if labels else ''} {report['date']}"
+
+
 def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, labels: list[str]) -> str | None:
     """Log one training run and register its predictor; returns the run id (None when off)."""
     if not tracking_enabled():
@@ -269,7 +275,7 @@ def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, label
     _quiet_mlflow()
     mlflow.set_tracking_uri(tracking_uri())
     models_folder = Path(models_folder)
-    with mlflow.start_run(experiment_id=_experiment_id(mlflow), run_name=f"predictor train {report['date']}") as run:
+    with mlflow.start_run(experiment_id=_experiment_id(mlflow), run_name=training_run_name(report)) as run:
         config = report["config"]
         mlflow.log_params({k: str(v) for k, v in config.items() if k not in ("model_params", "window_params")})
         mlflow.log_params({f"model.{k}": v for k, v in config["model_params"].items()})

@@ -291,6 +291,8 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     data = load_conductivity_data(config.sources, extra_labels=extra_labels)
     table = data.table
     summary = data_summary(table)
+    if extra_labels is not None:
+        summary["user_labels"] = Path(extra_labels).name if isinstance(extra_labels, (str, Path)) else "a table"
     log.debug("training data: %s", summary)
     if progress:
         if extra_labels is not None:

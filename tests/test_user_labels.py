@@ -64,3 +64,11 @@ def test_the_labs_value_takes_precedence_over_the_literature_and_says_so(lab_csv
     assert li3ycl6["log10_sigma"].item() == pytest.approx(-3.0969, abs=1e-4)
     assert any("Li3YCl6 (row 1" in m and "takes precedence over curated's" in m for m in caplog.messages)
     assert (data.rejected["source"] == "user").sum() == sum(row[5] is not None for row in ROWS)
+
+
+def test_a_training_run_is_named_by_the_labels_it_added():
+    from predictor.tracking import training_run_name
+
+    assert training_run_name({"data": {"user_labels": "my_lab.csv"}, "date": "2026-12-07"}) == \
+        "predictor train --labels my_lab.csv 2026-12-07"
+    assert training_run_name({"data": {}, "date": "2026-12-07"}) == "predictor train 2026-12-07"
