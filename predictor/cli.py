@@ -324,18 +324,24 @@ def cmd_train(args) -> int:
     config = (TrainConfig.quick(**settings) if args.quick else TrainConfig(**settings)).with_seed(args.seed)
     labels = before = None
     if args.labels:
+        from predictor.errors import LabelsError
         from predictor.loaders.user_labels import read_user_labels
 
         try:
-            labels = read_user_labels(args.labels)[0]
-        except ValueError as exc:
+            labels, rejected = read_user_labels(args.labels)
+        except LabelsError as exc:
             print(f"predictor train: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if labels.empty:
+            reasons = "; ".join(f"row {r.row} ({r.formula or 'no formula'}): {r.reason}" for r in rejected.itertuples())
+            print(f"predictor train: no usable row in {args.labels}: {reasons or 'the table is empty'}",
+                  file=sys.stderr)
             return EXIT_USAGE
         before = _predict_log10_sigma(models_dir(), labels["formula"])
     try:
         report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
                        track=not args.no_tracking, extra_labels=args.labels)
-    except (DataNotFoundError, FewerSourcesError, FileExistsError, ValueError) as exc:
+    except (DataNotFoundError, FewerSourcesError, FileExistsError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if labels is not None and len(labels):

@@ -38,3 +38,7 @@ class DataNotFoundError(PredictorError, FileNotFoundError):
 
 class FewerSourcesError(PredictorError, RuntimeError):
     """Training would replace models trained on more data sources with models trained on fewer."""
+
+
+class LabelsError(PredictorError, ValueError):
+    """A lab's labels table cannot be used as a whole (unreadable, no formula column, unknown columns)."""

@@ -33,6 +33,7 @@ from predictor.model_layout import (CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BO
                                      GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE, KEPT_FOLDERS,
                                      MEASURED_DIR, METRICS_FILE, MODEL_FOLDER_ENTRIES, PRETRAINED_DIR,
                                      WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR, family_part)
+from predictor.paths import models_dir
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,8 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     The folder (models, ``metrics.json``, the model card ``README.md``, the MLflow model
     folder) is written as ``<output_dir>.staging-<pid>`` beside ``output_dir`` and replaces
     it at the end; until then the previous models stay untouched, and on any error or
-    interrupt the staging folder is removed. ``pretrained/`` is carried over.
+    interrupt the staging folder is removed. ``pretrained/`` is carried over (from the shipped
+    models, or ``$PREDICTOR_MODELS_DIR``, into a new folder).
 
     Parameters
     ----------
@@ -300,16 +302,18 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
                 log.info(line)
         log.info(sources_line(summary, config.sources))
     check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
+    # a new folder starts from the shipped (or $PREDICTOR_MODELS_DIR) pretrained graph-network weights
+    kept_from = target if (target / PRETRAINED_DIR).is_dir() else models_dir()
     with staged_replacement(target) as staging:
-        report = _train_into(staging, config, data, summary, progress, pretrained_weights(target))
+        report = _train_into(staging, config, data, summary, progress, pretrained_weights(kept_from))
         from predictor.model_card import write_model_card
         from predictor.tracking import save_pyfunc_model
 
         write_model_card(staging, report)
         write_pyfunc_manifest(save_pyfunc_model(staging))
         for name in KEPT_FOLDERS:
-            if (target / name).is_dir():
-                shutil.copytree(target / name, staging / name, symlinks=True)
+            if (kept_from / name).is_dir():
+                shutil.copytree(kept_from / name, staging / name, symlinks=True)
     if track:
         report = {**report, "mlflow_run_id": log_run(report, target)}
     return report

@@ -288,6 +288,7 @@ def test_train_without_a_folder_writes_the_user_data_folder_never_the_shipped_mo
     assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated"]) == 0
     written = tmp_path / "data" / "predictor" / "models"
     assert (written / "README.md").is_file() and (written / "conductivity").is_dir()
+    assert _snapshot(written / "pretrained") == _snapshot(REPO_ROOT / "models" / "pretrained")  # carried over
     assert _snapshot(REPO_ROOT / "models") == shipped
     out = capsys.readouterr().out
     assert f"--models {written}" in out and f"PREDICTOR_MODELS_DIR={written}" in out

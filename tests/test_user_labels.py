@@ -72,3 +72,27 @@ def test_a_training_run_is_named_by_the_labels_it_added():
     assert training_run_name({"data": {"user_labels": "my_lab.csv"}, "date": "2026-12-07"}) == \
         "predictor train --labels my_lab.csv 2026-12-07"
     assert training_run_name({"data": {}, "date": "2026-12-07"}) == "predictor train 2026-12-07"
+
+
+def test_unknown_columns_are_refused_naming_them(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text("formula,sigma_S_cm,temperature\nLi3YCl6,1e-3,60\n")
+    with pytest.raises(ValueError, match="unknown columns temperature.*T_C is the temperature"):
+        read_user_labels(path)
+
+
+def test_na_cells_count_as_not_given():
+    usable, rejected = read_user_labels(pd.DataFrame({"formula": ["Li3YCl6"], "sigma_S_cm": ["1e-3"],
+                                                      "T_C": ["N/A"], "Ea_eV": ["-"]}))
+    assert rejected.empty and usable.loc[0, "T_C"] == 25.0
+
+
+def test_train_refuses_a_labels_file_without_a_usable_row(tmp_path, capsys):
+    from predictor.cli import main
+
+    path = tmp_path / "lab.csv"
+    path.write_text("formula,sigma_S_cm\nXx2Cl,1e-3\n")
+    assert main(["train", "--no-tracking", "--labels", str(path), "-o", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == f"predictor train: no usable row in {path}: row 1 (Xx2Cl): unknown element 'Xx'"
+    assert not (tmp_path / "out").exists()

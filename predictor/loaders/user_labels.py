@@ -7,8 +7,11 @@ The table needs few columns:
 - ``T_C``: temperature of the measurement in °C (default 25);
 - ``Ea_eV``: activation energy, needed to move a measurement made outside 20-30 °C to 25 °C
   (sigma*T = A*exp(-Ea/kT), the rule of the curated labels);
-- ``reference``, ``lab``, ``notes``: free text. The reference (else the lab) is the row's
-  paper: held-out evaluations leave a lab's rows out together.
+- ``reference`` (or ``doi``), ``lab``, ``notes``: free text. The reference (else the lab) is the
+  row's paper: held-out evaluations leave a lab's rows out together.
+
+Any other column is refused (a ``temperature`` column would otherwise be ignored and its values
+taken as 25 °C). Empty cells, ``NA``, ``N/A`` and ``-`` count as not given.
 
 Every row is checked with the rules of the curated tables (:mod:`.curated.schema`): a formula
 that parses, Li or Na in it, sigma within 1e-14..1 S/cm, T within -100..600 °C, Ea within
@@ -25,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from predictor.composition import mobile_ion, parse_formula
-from predictor.errors import CompositionError
+from predictor.errors import CompositionError, LabelsError
 from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
 from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
 from predictor.loaders.curated.schema import EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RANGE_C
@@ -33,13 +36,15 @@ from predictor.loaders.curated.schema import EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RA
 #: The source name of a user's labels (first in precedence).
 USER_SOURCE = "user"
 VALUE_COLUMNS = ("sigma_S_cm", "log10_sigma")
-KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", "reference", "lab", "notes")
+KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", "reference", "doi", "lab", "notes")
+#: Cell texts that mean "not given".
+MISSING = {"", "na", "n/a", "nan", "-", "none"}
 
 
 def _number(row: dict, column: str) -> float | None:
     """A cell as a float, None when empty; ValueError naming the column for text that is not a number."""
     value = row.get(column)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and value.strip().lower() in MISSING):
         return None
     try:
         number = float(value)
@@ -83,7 +88,8 @@ def _label(row: dict) -> tuple[float, str]:
                              f"(give Ea_eV, or a value measured at {ROOM_TEMPERATURE_RANGE_C[0]:g}-"
                              f"{ROOM_TEMPERATURE_RANGE_C[1]:g} °C)")
         log10_sigma = arrhenius_log10_sigma(log10_sigma, t_c, ea, LABEL_TEMPERATURE_C)
-    paper = _text(row.get("reference")) or (f"lab {_text(row.get('lab'))}" if _text(row.get("lab")) else "your labels")
+    lab = _text(row.get("lab"))
+    paper = _text(row.get("reference")) or _text(row.get("doi")) or (f"lab {lab}" if lab else "your labels")
     return log10_sigma, paper
 
 
@@ -105,8 +111,9 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
 
     Raises
     ------
-    ValueError
-        When the table cannot be read or has no ``formula`` column (naming the file).
+    LabelsError
+        When the table cannot be read, has no ``formula`` column or has columns it does not know
+        (naming the file and the columns).
     """
     name = "the labels table" if isinstance(labels, pd.DataFrame) else str(labels)
     if isinstance(labels, pd.DataFrame):
@@ -115,13 +122,17 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
         try:
             table = pd.read_csv(labels, dtype=str, keep_default_na=False)
         except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ValueError(f"{name}: cannot be read as CSV ({type(exc).__name__}: {exc})") from None
+            raise LabelsError(f"{name}: cannot be read as CSV ({type(exc).__name__}: {exc})") from None
     table.columns = [str(c).strip() for c in table.columns]
     if "formula" not in table.columns:
-        raise ValueError(f"{name}: no 'formula' column (columns: {', '.join(table.columns) or 'none'}; "
+        raise LabelsError(f"{name}: no 'formula' column (columns: {', '.join(table.columns) or 'none'}; "
                          f"expected {', '.join(KNOWN_COLUMNS)})")
     if table.columns.duplicated().any():
-        raise ValueError(f"{name}: repeated columns {sorted(set(table.columns[table.columns.duplicated()]))}")
+        raise LabelsError(f"{name}: repeated columns {sorted(set(table.columns[table.columns.duplicated()]))}")
+    unknown = [c for c in table.columns if c not in KNOWN_COLUMNS]
+    if unknown:
+        raise LabelsError(f"{name}: unknown columns {', '.join(unknown)} (expected {', '.join(KNOWN_COLUMNS)}; "
+                          "T_C is the temperature of the measurement in °C)")
     usable, rejected = [], []
     for number, row in enumerate(table.to_dict("records"), start=1):
         formula = _text(row.get("formula"))
@@ -134,9 +145,8 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
             rejected.append({"source": USER_SOURCE, "formula": formula, "row": number, "reason": str(exc)})
             continue
         t_c = _number(row, "T_C")
-        usable.append({**row, "formula": formula, "log10_sigma": log10_sigma,
-                       "T_C": LABEL_TEMPERATURE_C if t_c is None else t_c,
-                       "doi": paper, "source": USER_SOURCE, "row": number, "censored": False})
-    columns = ["formula", "log10_sigma", "T_C", "doi", "source", "row", "censored"]
-    return (pd.DataFrame(usable, columns=list(dict.fromkeys(columns + list(table.columns)))),
-            pd.DataFrame(rejected, columns=["source", "formula", "row", "reason"]))
+        usable.append({"formula": formula, "log10_sigma": log10_sigma, "T_C": LABEL_TEMPERATURE_C if t_c is None else t_c,
+                       "doi": paper, "source": USER_SOURCE, "row": number, "censored": False,
+                       "lab": _text(row.get("lab")), "notes": _text(row.get("notes"))})
+    columns = ["formula", "log10_sigma", "T_C", "doi", "source", "row", "censored", "lab", "notes"]
+    return pd.DataFrame(usable, columns=columns), pd.DataFrame(rejected, columns=["source", "formula", "row", "reason"])
