@@ -122,7 +122,9 @@ def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _say_which_user_labels_take_precedence(name: str, replaced: pd.DataFrame, tables: list[pd.DataFrame]) -> None:
     """Log, for each of a lab's compositions that ``name`` also holds, the two values (log10 S/cm)."""
-    users = [t for t in tables if len(t) and t["source"].iloc[0] == "user"]
+    from predictor.loaders.user_labels import USER_SOURCE
+
+    users = [t for t in tables if len(t) and t["source"].iloc[0] == USER_SOURCE]
     if not users:
         return
     mine = users[0].set_index("composition_key")

@@ -32,6 +32,7 @@ from predictor.errors import CompositionError, LabelsError
 from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
 from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
 from predictor.loaders.curated.schema import EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RANGE_C
+from predictor.loaders.curated.tables import cell_text
 
 #: The source name of a user's labels (first in precedence).
 USER_SOURCE = "user"
@@ -53,13 +54,9 @@ def _number(row: dict, column: str) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
-
-
 def _label(row: dict) -> tuple[float, str]:
     """(log10 sigma at 25 °C, paper) of one row; ValueError with the reason when it is not usable."""
-    composition = parse_formula(_text(row.get("formula")))
+    composition = parse_formula(cell_text(row.get("formula")))
     if mobile_ion(composition) is None:
         raise ValueError("no Li or Na: the models predict Li and Na conductors")
     sigma, log10_sigma = (_number(row, column) for column in VALUE_COLUMNS)
@@ -88,8 +85,8 @@ def _label(row: dict) -> tuple[float, str]:
                              f"(give Ea_eV, or a value measured at {ROOM_TEMPERATURE_RANGE_C[0]:g}-"
                              f"{ROOM_TEMPERATURE_RANGE_C[1]:g} °C)")
         log10_sigma = arrhenius_log10_sigma(log10_sigma, t_c, ea, LABEL_TEMPERATURE_C)
-    lab = _text(row.get("lab"))
-    paper = _text(row.get("reference")) or _text(row.get("doi")) or (f"lab {lab}" if lab else "your labels")
+    lab = cell_text(row.get("lab"))
+    paper = cell_text(row.get("reference")) or cell_text(row.get("doi")) or (f"lab {lab}" if lab else "your labels")
     return log10_sigma, paper
 
 
@@ -135,7 +132,7 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
                           "T_C is the temperature of the measurement in °C)")
     usable, rejected = [], []
     for number, row in enumerate(table.to_dict("records"), start=1):
-        formula = _text(row.get("formula"))
+        formula = cell_text(row.get("formula"))
         try:
             log10_sigma, paper = _label(row)
         except CompositionError as exc:
@@ -147,6 +144,6 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
         t_c = _number(row, "T_C")
         usable.append({"formula": formula, "log10_sigma": log10_sigma, "T_C": LABEL_TEMPERATURE_C if t_c is None else t_c,
                        "doi": paper, "source": USER_SOURCE, "row": number, "censored": False,
-                       "lab": _text(row.get("lab")), "notes": _text(row.get("notes"))})
+                       "lab": cell_text(row.get("lab")), "notes": cell_text(row.get("notes"))})
     columns = ["formula", "log10_sigma", "T_C", "doi", "source", "row", "censored", "lab", "notes"]
     return pd.DataFrame(usable, columns=columns), pd.DataFrame(rejected, columns=["source", "formula", "row", "reason"])
