@@ -37,7 +37,7 @@ def main() -> None:
     print(f"grouped {args.folds}-fold CV on {len(train)} labels (OBELiX test split excluded)")
     for name, params in CONFIGS.items():
         start = time.perf_counter()
-        result = evaluate_grouped_cv(lambda: ConductivityRegressor(**params), train, -15.0, args.folds)
+        result = evaluate_grouped_cv(lambda: ConductivityRegressor(**params, calibration_folds=args.folds), train, -15.0)
         m = result["all"]
         print(f"  {name:45s} MAE {m['mae']:.3f}  R2 {m['r2']:.3f}  Spearman {m['spearman']:.3f}  "
               f"coverage {m['coverage90']:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)

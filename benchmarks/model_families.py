@@ -57,7 +57,7 @@ def run(prop: str, family: str, config: TrainConfig) -> Path:
         data = load_conductivity_data(config.sources)
         table = data.table
         make = config.make_model if family == GRADIENT_BOOSTED else lambda: config.make_graph_model(pretrained)
-        cv = evaluate_grouped_cv(make, table, config.censored_log10_sigma, config.cv_folds, progress=True)
+        cv = evaluate_grouped_cv(make, table, config.censored_log10_sigma)
         frame = cv["predictions"].rename(columns={"observed": "log10_sigma", "predicted": "log10_sigma_predicted",
                                                   "lo90": "log10_sigma_lo90", "hi90": "log10_sigma_hi90"})
         frame["detection_bound"] = detection_bounds(table)

@@ -2,9 +2,10 @@
 
 Held-out protocols, as for conductivity:
 
-- **grouped CV by chemical system** over every Ea label: MAE, RMSE, R², Spearman, 90 % coverage
-  and width (eV), beside the baseline that predicts the training folds' median Ea;
-- **leave one paper out**: for each paper (DOI) that reports the Ea of at least
+- **grouped CV by chemical system** over every Ea label, from the folds that calibrate the
+  model: MAE, RMSE, R², Spearman, 90 % coverage and width (eV), beside the baseline that
+  predicts the training folds' median Ea;
+- **leave one paper out** (``predictor train --evaluate full``): for each paper (DOI) that reports the Ea of at least
   :data:`MIN_PAPER_LABELS` compositions, drop its compositions and every label sharing its DOI,
   fit on the rest, predict the paper's compositions and score them within the paper (Spearman
   and MAE, as the doping-series benchmark of :mod:`predictor.series_evaluation`).
@@ -23,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from predictor.estimators.activation_energy import ArrheniusModel
-from predictor.estimators.base import grouped_folds
 from predictor.evaluation import regression_metrics
 from predictor.loaders.activation_labels import consistency_checks, load_activation_labels
 
@@ -34,8 +34,13 @@ ACTIVATION_CV_FILE = "activation_cv_predictions.csv"
 MIN_PAPER_LABELS = 4
 
 
-def evaluate_activation_cv(make_model: Callable, labels: pd.DataFrame, n_splits: int = 5) -> dict:
-    """Grouped K-fold CV (by chemical system) of an Ea model, with the training-median baseline.
+def activation_cv_scores(model, labels: pd.DataFrame) -> dict:
+    """Grouped K-fold CV (by chemical system) of a fitted Ea model, from its calibration folds.
+
+    ``model`` was fitted on ``labels`` with ``groups=labels["group"]``; its ``held_out_``
+    (:func:`predictor.estimators.calibration.cross_conformal`) holds each fold's predictions for
+    the compositions it held out. Beside it, the baseline that predicts each fold's training
+    median Ea.
 
     Returns
     -------
@@ -45,13 +50,9 @@ def evaluate_activation_cv(make_model: Callable, labels: pd.DataFrame, n_splits:
         of predicting each training part's median Ea; ``predictions``: out-of-fold DataFrame.
     """
     y = labels["Ea_eV"].to_numpy(dtype=float)
-    mean, std, lo, hi, baseline = (np.full(len(labels), np.nan) for _ in range(5))
-    for train, held in grouped_folds(len(labels), labels["group"], n_splits):
-        part = labels.iloc[train]
-        model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
-        prediction = model.predict_distribution(labels["formula"].iloc[held].tolist())
-        mean[held], std[held], lo[held], hi[held] = (prediction[k] for k in ("mean", "std", "lo", "hi"))
-        baseline[held] = np.median(y[train])
+    held = model.held_out_
+    mean, std, lo, hi, fold = (held[k] for k in ("mean", "std", "lo", "hi", "fold"))
+    baseline = np.array([np.median(y[fold != k]) for k in fold])
     halide = (labels["anion_family"] != "non-halide").to_numpy()
     result = {
         "all": regression_metrics(y, mean, lo, hi),
@@ -143,8 +144,7 @@ def train_activation(config, output_dir: Path, report: dict, conductivity_model,
     Parameters
     ----------
     config : predictor.training.TrainConfig
-        ``activation_sources``, ``activation_params``, ``activation_papers``, ``cv_folds``,
-        ``evaluate``.
+        ``activation_sources``, ``activation_params``, ``cv_folds``, ``evaluate``.
     conductivity_model : ConductivityRegressor
         The final conductivity model, fitted with calibration on ``conductivity_table`` (its
         ``oof_residuals_`` give the correlation of the errors).
@@ -167,22 +167,22 @@ def train_activation(config, output_dir: Path, report: dict, conductivity_model,
     if progress:
         log.info("activation-energy model: %d labels (%d reports; %d series rejected)",
                  len(labels), len(data.reports), len(data.rejected))
-    if config.evaluate:
-        cv = evaluate_activation_cv(config.make_activation_model, labels, config.cv_folds)
+    model = config.make_activation_model().set_params(progress=progress)
+    model.fit(labels["formula"].tolist(), labels["Ea_eV"].to_numpy(float), groups=labels["group"])
+    if model.held_out_ is not None:
+        cv = activation_cv_scores(model, labels)
         cv.pop("predictions").to_csv(output_dir / ACTIVATION_CV_FILE, index=False, float_format="%.4f")
         report["evaluation"]["activation_grouped_cv"] = cv
         if progress:
             m, b = cv["all"], cv["median_baseline"]
             log.info("  grouped %d-fold CV: MAE %.3f eV (training median: %.3f eV), 90%% coverage %.2f",
                      config.cv_folds, m["mae"], b["mae"], m["coverage90"])
-        if config.activation_papers:
-            papers = evaluate_activation_papers(config.make_activation_model, labels)
-            report["evaluation"]["activation_leave_one_paper_out"] = papers
-            if progress:
-                log.info("  leave one paper out (%d papers): median Spearman %.2f, median MAE %.3f eV",
-                         papers["papers"], papers["median_spearman"], papers["median_mae"])
-    model = config.make_activation_model().set_params(progress=progress)
-    model.fit(labels["formula"].tolist(), labels["Ea_eV"].to_numpy(float), groups=labels["group"])
+    if config.evaluate == "full":
+        papers = evaluate_activation_papers(config.make_activation_model, labels)
+        report["evaluation"]["activation_leave_one_paper_out"] = papers
+        if progress:
+            log.info("  leave one paper out (%d papers): median Spearman %.2f, median MAE %.3f eV",
+                     papers["papers"], papers["median_spearman"], papers["median_mae"])
     residuals = getattr(conductivity_model, "oof_residuals_", None)
     uncensored = ~conductivity_table["censored"].to_numpy(bool)
     keys = conductivity_table["composition_key"].to_numpy()[uncensored]

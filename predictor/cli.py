@@ -311,18 +311,28 @@ def _predict_log10_sigma(folder: Path, formulas):
     return pd.Series(table["log10_sigma"].to_numpy(), index=formulas.index)
 
 
+def _reduced(formula: str) -> str:
+    from predictor.composition import parse_formula
+
+    return parse_formula(formula).reduced_formula
+
+
 def cmd_train(args) -> int:
     from predictor.errors import DataNotFoundError, FewerSourcesError
     from predictor.model_layout import MODEL_CARD_FILE
     from predictor.paths import MODELS_DIR_ENV, models_dir, trained_models_dir
-    from predictor.training import TrainConfig, train
+    from predictor.training import PROPERTIES, TrainConfig, train
 
     output = Path(args.output) if args.output else trained_models_dir()
-    settings = {"sources": tuple(args.sources), "evaluate": not args.no_evaluate}
+    settings = {"sources": tuple(args.sources), "evaluate": args.evaluate}
     if args.cv_folds is not None:
         settings["cv_folds"] = args.cv_folds
     config = (TrainConfig.quick(**settings) if args.quick else TrainConfig(**settings)).with_seed(args.seed)
     labels = before = None
+    properties = tuple(args.properties or PROPERTIES)
+    if args.labels and "conductivity" not in properties:
+        print("predictor train: --labels are conductivity measurements: add --property conductivity", file=sys.stderr)
+        return EXIT_USAGE
     if args.labels:
         from predictor.errors import LabelsError
         from predictor.loaders.user_labels import read_user_labels
@@ -340,19 +350,26 @@ def cmd_train(args) -> int:
         before = _predict_log10_sigma(models_dir(), labels["formula"])
     try:
         report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
-                       track=not args.no_tracking, extra_labels=args.labels)
-    except (DataNotFoundError, FewerSourcesError, FileExistsError) as exc:
+                       track=not args.no_tracking, extra_labels=args.labels,
+                       properties=properties)
+    except (DataNotFoundError, FewerSourcesError, FileExistsError, FileNotFoundError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if labels is not None and len(labels):
         import pandas as pd
 
         after = _predict_log10_sigma(output, labels["formula"])
-        print(f"your compositions, log10 sigma (S/cm) at 25 °C: measured, predicted before "
-              f"({models_dir()}) and after")
+        held = report.get("evaluation", {}).get("your_labels_held_out", {"rows": []})
+        by_composition = {_reduced(r["formula"]): r["held_out"] for r in held["rows"]}
+        held_out = labels["formula"].map(lambda f: by_composition.get(_reduced(f), float("nan")))
+        print(f"your compositions, log10 sigma (S/cm) at 25 °C: measured; predicted before ({models_dir()}), "
+              f"after, and without your rows (held out: the fold that left them all out)")
         print(pd.DataFrame({"row": labels["row"], "formula": labels["formula"],
                             "measured": labels["log10_sigma"].round(2), "before": before.round(2),
-                            "after": after.round(2)}).to_string(index=False))
+                            "after": after.round(2), "held out": held_out.round(2)}).to_string(index=False))
+        if held["rows"]:
+            print(f"held-out error on your {held['n']} compositions (leave-the-lab-out): MAE {held['mae']:.2f} "
+                  f"log10 S/cm")
     print(f"models written to {output} (model card: {output / MODEL_CARD_FILE})\n"
           f"to predict with them: predictor predict --models {output} FORMULA ..., "
           f"or set {MODELS_DIR_ENV}={output}")
@@ -446,9 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_data)
 
     from predictor.loaders import SOURCES
+    from predictor.training import EVALUATIONS, PROPERTIES
 
     t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
-                       description="Evaluate (OBELiX split, grouped CV), fit on all data, write the model folder.")
+                       description="Fit every model on all labels, score them by the grouped cross-validation of "
+                                   "their own calibration folds, and write the model folder with its model card "
+                                   "(about 5 minutes on 2 cores; --evaluate full adds the heavy benchmarks).")
     t.add_argument("-o", "--output", help="model folder to write (default: models in the user's data folder, "
                                           "~/.local/share/predictor/models on Linux; the shipped models/ only "
                                           "when named here)")
@@ -456,8 +476,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your own conductivity measurements: columns formula, sigma_S_cm or log10_sigma, T_C "
                         "(default 25), optional Ea_eV, reference, lab, notes; used before every other source")
     t.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES, help="conductivity sources")
+    t.add_argument("--property", dest="properties", action="append", choices=PROPERTIES,
+                   help="retrain only this property (repeat for more); the others' models are copied from the "
+                        "folder training starts from (-o when it holds models, else the shipped ones)")
     t.add_argument("--cv-folds", type=int, help="folds of the grouped cross-validation (default: 5, 3 with --quick)")
-    t.add_argument("--no-evaluate", action="store_true", help="skip the held-out evaluation")
+    t.add_argument("--evaluate", choices=EVALUATIONS, default="cv",
+                   help="cv (default): the grouped cross-validation that the fits' calibration folds give, no extra "
+                        "fit; full: also the OBELiX split, held-out halide papers, the window rules and Ea leaving "
+                        "each paper out (about 20 more minutes)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     t.add_argument("--quick", action="store_true",
                    help="smoke test: small models in about 2 minutes, to check the pipeline runs; not a retrain, "

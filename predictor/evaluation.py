@@ -14,7 +14,8 @@ it when its lower bound reaches below the detection bound, i.e. when the interva
 with what was observed (``coverage90``); ``coverage90_literal`` takes the conventional -15 at
 face value.
 - **Grouped CV**: K folds over all labels, grouped by chemical system (Li-Y-Cl, Li-In-Cl...),
-  so no chemical system is in both training and held-out parts.
+  so no chemical system is in both training and held-out parts: the folds a model fits to
+  calibrate its uncertainty, read after the fit (:func:`grouped_cv_scores`).
 """
 
 from __future__ import annotations
@@ -133,11 +134,14 @@ def evaluate_obelix_split(
     }
 
 
-def evaluate_grouped_cv(
-    make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float | None = None, n_splits: int = 5,
-    progress: bool = False,
-) -> dict:
-    """K-fold cross-validation grouped by chemical system over the whole table.
+def grouped_cv_scores(model, table: pd.DataFrame, y: np.ndarray) -> dict:
+    """Grouped cross-validation of a fitted model, read from its calibration folds.
+
+    ``model`` was fitted on ``table`` (targets ``y``) with its folds grouped by chemical system
+    (``groups=table["group"]``); its ``held_out_`` (:func:`predictor.estimators.calibration.cross_conformal`)
+    holds what each fold's model predicted for the compositions it held out, with
+    cross-conformal intervals. So the model card's held-out numbers come from the fits that
+    calibrate the shipped model, not from a second set of fits.
 
     Returns
     -------
@@ -145,34 +149,67 @@ def evaluate_grouped_cv(
         ``all`` (pooled out-of-fold metrics), ``halides`` (the same on halide-family rows),
         ``per_fold`` (list of metric dicts) and ``predictions`` (out-of-fold DataFrame).
     """
-    y = training_labels(table, censored_log10_sigma)
-    mean, std, lo, hi = (np.full(len(table), np.nan) for _ in range(4))
-    per_fold = []
-    folds = grouped_folds(len(table), table["group"], n_splits)
-    for k, (train, held) in enumerate(folds, start=1):
-        log.debug("grouped CV fold %d/%d: %d train, %d held out", k, n_splits, len(train), len(held))
-        part = table.iloc[train]
-        model = make_model().fit(part["formula"].tolist(), y[train], groups=part["group"])
-        prediction, metrics = _score(model, table.iloc[held], y[held])
-        mean[held], std[held] = prediction["mean"], prediction["std"]
-        lo[held], hi[held] = prediction["lo"], prediction["hi"]
-        per_fold.append(metrics)
-        if progress:
-            log.info("  fold %d/%d: MAE %.3f, coverage %.2f", k, n_splits, metrics["mae"], metrics.get("coverage90", np.nan))
+    held = getattr(model, "held_out_", None)
+    if held is None:
+        raise ValueError(f"{type(model).__name__} was fitted without calibration folds: no held-out predictions")
+    y = np.asarray(y, dtype=float)
+    mean, std, lo, hi, fold = (held[k] for k in ("mean", "std", "lo", "hi", "fold"))
+    bounds = detection_bounds(table)
     halide = (table["anion_family"] != "non-halide").to_numpy()
     result = {
-        "all": regression_metrics(y, mean, lo, hi, detection_bounds(table)),
-        "per_fold": per_fold,
+        "all": regression_metrics(y, mean, lo, hi, bounds),
+        "per_fold": [regression_metrics(y[fold == k], mean[fold == k], lo[fold == k], hi[fold == k], bounds[fold == k])
+                     for k in range(int(fold.max()) + 1)],
         "predictions": pd.DataFrame(
             {"formula": table["formula"].to_numpy(), "source": table["source"].to_numpy(), "observed": y,
              "predicted": mean, "std": std, "lo90": lo, "hi90": hi}
         ),
     }
     if halide.sum() > 2:
-        result["halides"] = regression_metrics(
-            y[halide], mean[halide], lo[halide], hi[halide], detection_bounds(table)[halide]
-        )
+        result["halides"] = regression_metrics(y[halide], mean[halide], lo[halide], hi[halide], bounds[halide])
     return result
+
+
+def evaluate_grouped_cv(make_model: Callable, table: pd.DataFrame, censored_log10_sigma: float | None = None) -> dict:
+    """K-fold cross-validation grouped by chemical system over the whole table (one fit).
+
+    The model's own calibration folds (``make_model()``'s ``calibration_folds``, or the
+    members of a graph network) are the K folds: see :func:`grouped_cv_scores`.
+    """
+    y = training_labels(table, censored_log10_sigma)
+    model = make_model().fit(table["formula"].tolist(), y, groups=table["group"])
+    return grouped_cv_scores(model, table, y)
+
+
+def window_cv_scores(model, table: pd.DataFrame) -> dict:
+    """Grouped cross-validation of a fitted :class:`WindowRegressor`, read from each limit's calibration folds.
+
+    The limit regressors alone (their out-of-fold predictions, before the thermodynamic rules,
+    which :func:`evaluate_window_cv` measures by refitting).
+
+    Returns
+    -------
+    dict
+        Per limit: metrics (V) on all held-out rows, on published DFT windows and on published
+        halide windows; plus ``predictions`` (out-of-fold DataFrame).
+    """
+    published = (table["source"] == "published").to_numpy()
+    halide = (table["anion_family"] != "non-halide").to_numpy()
+    report, frame = {}, table[["formula", "source", "anion_family"]].copy()
+    for limit, limit_model in model.models_.items():
+        held = getattr(limit_model, "held_out_", None)
+        if held is None:
+            raise ValueError(f"the {limit} model was fitted without calibration folds: no held-out predictions")
+        y = table[limit].to_numpy(float)
+        masks = [(name, mask) for name, mask in (("all", np.ones(len(y), bool)), ("published", published),
+                                                 ("published_halides", published & halide)) if mask.sum() > 2]
+        report[limit] = {name: regression_metrics(y[mask], held["mean"][mask], held["lo"][mask], held["hi"][mask])
+                         for name, mask in masks}
+        frame[limit] = y
+        frame[f"{limit}_predicted"] = held["mean"]
+        frame[f"{limit}_lo90"], frame[f"{limit}_hi90"] = held["lo"], held["hi"]
+    report["predictions"] = frame
+    return report
 
 
 def evaluate_window_cv(make_model: Callable, table: pd.DataFrame, n_splits: int = 5) -> dict:

@@ -44,18 +44,19 @@ def metrics_table(report: dict) -> str:
 
 def window_metrics_table(report: dict) -> str:
     """Markdown table of the held-out window metrics (V) of a training report."""
-    cv = report.get("evaluation", {}).get("window_grouped_cv")
-    if not cv:
+    evaluation = report.get("evaluation", {})
+    cv, rules = evaluation.get("window_grouped_cv"), evaluation.get("window_rules_cv")
+    if not cv and not rules:
         return "(not evaluated)"
     lines = ["| limit | held-out rows | n | MAE (V) | RMSE (V) | R² | Spearman | 90 % coverage | 90 % width (V) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for limit in ("reduction_limit_V", "oxidation_limit_V"):
-        for subset, m in cv[limit].items():
-            if subset == "without_rules":
-                lines += [_row(f"{limit} | {name}, regressor alone (no thermodynamic rules)", raw)
-                          for name, raw in m.items()]
-            else:
-                lines.append(_row(f"{limit} | {subset}", m))
+        for subset, m in (cv or {}).get(limit, {}).items():
+            if subset != "without_rules":  # reports written before the calibration folds were read
+                lines.append(_row(f"{limit} | {subset}, regressor (calibration folds)", m))
+        for subset, m in (rules or {}).get(limit, {}).items():
+            if subset != "without_rules":
+                lines.append(_row(f"{limit} | {subset}, with the thermodynamic rules (refitted folds)", m))
     return "\n".join(lines)
 
 
@@ -63,7 +64,7 @@ def held_out_papers_table(report: dict) -> str:
     """Markdown table of the held-out halide papers of a training report (pooled, far quarter, per group)."""
     papers = report.get("evaluation", {}).get("held_out_papers")
     if not papers:
-        return "(not evaluated: `TrainConfig.held_out_papers` was off)"
+        return "(not evaluated in this run: `predictor train --evaluate full` adds it, about 20 minutes)"
     lines = ["| compositions | n | papers | MAE | median abs. error | Spearman | median within-paper Spearman "
              "| 90 % coverage | 90 % width |", "|---|---|---|---|---|---|---|---|---|"]
     groups = {"all held-out halide compositions": papers["all"],
@@ -121,7 +122,7 @@ def graph_family_section(report: dict) -> str:
     family = report.get("graph_family")
     if not family:
         return ""
-    rows = [f"| {name} | {m['n']} | {m['mae']:.3f} | {m['spearman']:.3f} |"
+    rows = [f"| {name} | {m['n']} | {m['mae']:.3f} | {m['spearman']:.3f} | {m.get('coverage90', float('nan')):.2f} |"
             for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V") if (m := family.get(name))]
     defaults = report["config"].get("default_families", {})
     default_text = ", ".join(f"{part}: {name}" for part, name in defaults.items())
@@ -133,11 +134,11 @@ limit; each member is trained without one grouped fold by chemical system, and t
 predictions calibrate the uncertainty (with the distance to the training data in the same
 descriptor space as the gradient-boosted models). Parameters: `{report['config'].get('graph_params')}`.
 Held-out: {family.get('split', 'out-of-fold')}, each held-out composition predicted by the one
-member that did not see it (a single network, not the ensemble: the family benchmark of the
-repository README scores the ensembles); MAE in the target's unit.
+member that did not see it (a single network, not the ensemble: `benchmarks/model_families.py`
+scores the ensembles); MAE in the target's unit, intervals cross-conformal.
 
-| target | n | MAE | Spearman |
-|---|---|---|---|
+| target | n | MAE | Spearman | 90 % coverage |
+|---|---|---|---|---|
 {chr(10).join(rows)}
 
 Default family per property (`families.json`; `Predictor.load(model_family=...)` or
@@ -161,9 +162,12 @@ def write_model_card(folder: Path, report: dict) -> Path:
         noise = ConductivityRegressor.default_input_noise
     censored_text = ("their detection bound (log10 sigma = -10 or -8)" if censored is None
                      else f"log10 sigma = {censored}")
+    reused = report.get("reused")
+    reused_text = (f"\nRetrained: {', '.join(report.get('properties', []))}. Copied unchanged, with their metrics, "
+                   f"from `{reused['from']}`: {', '.join(reused['properties'])}." if reused else "")
     text = f"""# Model card: predictor conductivity and window models
 
-Written by `predictor train` on {report['date']}. Do not edit by hand: retrain instead.
+Written by `predictor train` on {report['date']}. Do not edit by hand: retrain instead.{reused_text}
 
 ## What it predicts
 From the composition alone: room-temperature ionic conductivity (log10 of sigma in S/cm) with a
@@ -177,6 +181,7 @@ folds; each fold's compositions and every training row citing its papers removed
 refitted with these settings on the rest, and the fold's room-temperature halide compositions
 predicted, each against the paper's own value (log10 S/cm; `predictor.series_evaluation`,
 `benchmarks/new_papers.py` compares the model families and a Magpie + random forest reference).
+Measured by `predictor train --evaluate full` (10 more fits).
 "Farthest": by distance in the descriptor space to the fold's training compositions.
 
 {held_out_papers_table(report)}
@@ -201,7 +206,10 @@ Parameters: `{report['config']['model_params']}`; censored labels (<1e-10 S/cm) 
 unusable formulas and were left out (listed by `predictor.loaders.combined.load_conductivity_data().rejected`).
 
 ## Held-out metrics over all labels
-Labels below detection count as {censored_text} for MAE, RMSE, R² and Spearman. Coverage counts
+Grouped cross-validation by chemical system read from the folds that calibrate the model's
+uncertainty (each fold's bag predicts the chemical systems it never saw; each fold's interval is
+calibrated on the other folds' residuals, cross-conformal): the numbers come from the fits that
+made the shipped model. Labels below detection count as {censored_text} for MAE, RMSE, R² and Spearman. Coverage counts
 an interval as covering such a label when its lower bound reaches below the detection bound; in
 brackets, the coverage taking the label literally. MAE and coverage in log10(S/cm) units; width:
 mean width of the 90 % interval. Most labels are oxides and sulfides: the halide headline is above.
@@ -213,8 +221,9 @@ Reduction and oxidation limits (V vs Li+/Li or Na+/Na), one bagged LightGBM mode
 same descriptors, uncertainty calibrated the same way. Labels: {window_summary}. Published DFT
 grand-potential windows of the curated dataset take precedence over the thermodynamic windows
 generated from the Materials Project table (`datasets/thermodynamic_windows.csv`). Held-out:
-grouped 5-fold CV by chemical system; "published" rows are the published DFT windows in the
-held-out folds.
+grouped CV by chemical system from each limit model's calibration folds (the regressor alone);
+with `--evaluate full`, also refitted folds with the thermodynamic rules applied. "published"
+rows are the published DFT windows in the held-out folds.
 
 {window_table}
 

@@ -252,16 +252,24 @@ def log_notebook_run(run_name: str, params: dict, metrics: dict, figures: dict |
 def _evaluation_summary(evaluation: dict, config: dict) -> str:
     """What the run's held-out metrics come from, as a tag (a run without them says so)."""
     if not evaluation:
-        return "none (trained with --no-evaluate: no held-out metrics)"
+        return "none (too few labels for calibration folds: no held-out metrics)"
     parts = ["OBELiX split"] if any(k.startswith("obelix_split") for k in evaluation) else []
     parts.append(f"grouped {config['cv_folds']}-fold CV")
+    if "held_out_papers" in evaluation:
+        parts.append("held-out halide papers")
     return ", ".join(parts)
 
 
 def training_run_name(report: dict) -> str:
-    """What a training run changed, as its MLflow run name: the lab's labels file, and the date."""
+    """What a training run changed, as its MLflow run name: the properties retrained (when not all), the lab's
+    labels file, and the date."""
+    from predictor.training import PROPERTIES
+
     labels = report["data"].get("user_labels")
-    return f"predictor train{f' --labels {labels}' if labels else ''} {report['date']}"
+    properties = report.get("properties", list(PROPERTIES))
+    words = ["predictor train", *(f"--property {p}" for p in properties if len(properties) < len(PROPERTIES)),
+             *([f"--labels {labels}"] if labels else []), report["date"]]
+    return " ".join(words)
 
 
 def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, labels: list[str]) -> str | None:

@@ -1,4 +1,4 @@
-"""Train the shipped models: load the data, evaluate held-out, fit on everything, write models/.
+"""Train the shipped models: load the data, fit on everything, evaluate held-out, write a model folder.
 
 ``predictor train`` calls :func:`train`. The same configuration and seed give the same
 models and the same metrics (LightGBM runs in deterministic mode).
@@ -25,11 +25,12 @@ from predictor.artifacts import (left_by_interrupted_run, library_versions, reco
                                  write_pyfunc_manifest)
 from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
-from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, evaluate_window_cv, training_labels
+from predictor.evaluation import (evaluate_obelix_split, evaluate_window_cv, grouped_cv_scores, training_labels,
+                                  window_cv_scores)
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
-from predictor.model_layout import (CONDUCTIVITY_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, GRAPH_NETWORK,
+from predictor.model_layout import (ACTIVATION_DIR, CONDUCTIVITY_DIR, FAMILIES_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, GRAPH_NETWORK,
                                      GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE, KEPT_FOLDERS,
                                      MEASURED_DIR, METRICS_FILE, MODEL_FOLDER_ENTRIES, PRETRAINED_DIR,
                                      WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR, family_part)
@@ -54,6 +55,26 @@ DEFAULT_FAMILIES_REASON = (
 )
 
 
+#: The properties ``train`` can retrain, each with the model parts (every family) it writes.
+PROPERTIES = ("conductivity", "windows", "activation")
+PROPERTY_FOLDERS = {
+    "conductivity": (CONDUCTIVITY_DIR, MEASURED_DIR, family_part(GRAPH_NETWORK, CONDUCTIVITY_DIR)),
+    "windows": (WINDOWS_DIR, family_part(GRAPH_NETWORK, WINDOWS_DIR)),
+    "activation": (ACTIVATION_DIR,),
+}
+#: The sections of the training report (``metrics.json``) that describe each property's models.
+PROPERTY_REPORT = {
+    "conductivity": ("evaluation.grouped_cv", "evaluation.held_out_papers", "evaluation.obelix_split_obelix_only",
+                     "evaluation.obelix_split_with_extra_sources", "graph_family.log10_sigma"),
+    "windows": ("window_data", "evaluation.window_grouped_cv", "evaluation.window_rules_cv",
+                "graph_family.reduction_limit_V", "graph_family.oxidation_limit_V"),
+    "activation": ("activation_data", "activation_model", "evaluation.activation_grouped_cv",
+                   "evaluation.activation_leave_one_paper_out"),
+}
+#: Values of ``TrainConfig.evaluate``: the grouped CV of the fits themselves, or the heavy benchmarks too.
+EVALUATIONS = ("cv", "full")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run.
@@ -69,15 +90,17 @@ class TrainConfig:
         papers MAE 0.830 against 0.841, OBELiX split trained on its training part 1.212
         against 1.233, both scored with the bound.
     cv_folds : int, default=5
-        Folds of the grouped cross-validation.
-    evaluate : bool, default=True
-        Run the OBELiX-split and grouped-CV evaluations before the final fit.
-    obelix_split : bool, default=True
-        Include the OBELiX official-split evaluation (when OBELiX is loaded); quick runs
-        evaluate by grouped CV only.
-    held_out_papers : bool, default=True
-        Include the held-out halide papers (:func:`predictor.series_evaluation.evaluate_held_out_papers`,
-        10 fits): the model card's headline, what a user's composition from a new paper meets.
+        Folds, grouped by chemical system, that calibrate the uncertainty of the gradient-boosted
+        models; their held-out predictions are the grouped cross-validation of the model card
+        (:func:`predictor.evaluation.grouped_cv_scores`: one set of fits, not two). The graph
+        network's folds are its ``n_members``.
+    evaluate : {"cv", "full"}, default="cv"
+        ``"cv"``: the grouped cross-validation above, from the fits themselves (no extra fit).
+        ``"full"`` adds the heavy benchmarks, about 20 more minutes on 2 cores: the OBELiX
+        official split (when OBELiX is loaded; 2 fits), the held-out halide papers
+        (:func:`predictor.series_evaluation.evaluate_held_out_papers`, 10 fits: the model card's
+        headline, what a user's composition from a new paper meets), the window CV with the
+        thermodynamic rules (5 fits) and the Ea model leaving each paper out (one fit per paper).
     model_params : dict
         Keyword arguments of :class:`predictor.ConductivityRegressor` (``n_jobs=-1``: the
         models of a bag are fitted in one process per core).
@@ -90,8 +113,6 @@ class TrainConfig:
         Keyword arguments of :class:`predictor.estimators.activation_energy.ActivationEnergyRegressor`
         (a few hundred labels: a small bag of small trees; measured in grouped 5-fold CV over
         230 labels: MAE 0.101 eV, against 0.109 eV with the window models' 400 rounds at 0.05).
-    activation_papers : bool, default=True
-        Also evaluate the Ea model by leaving each paper out (one fit per paper).
     graph_family : bool, default=True
         Also train the graph-network family (conductivity and both window limits) into
         ``families/graph-network/``; its out-of-fold metrics go into the report.
@@ -112,9 +133,7 @@ class TrainConfig:
     sources: tuple[str, ...] = SOURCES
     censored_log10_sigma: float | None = None
     cv_folds: int = 5
-    evaluate: bool = True
-    obelix_split: bool = True
-    held_out_papers: bool = True
+    evaluate: str = "cv"
     model_params: dict = field(default_factory=lambda: {"random_state": 0, "n_jobs": -1})
     window_params: dict = field(
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05,
@@ -125,7 +144,6 @@ class TrainConfig:
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 200, "learning_rate": 0.03,
                                  "num_leaves": 15, "min_child_samples": 5, "n_jobs": -1}
     )
-    activation_papers: bool = True
     graph_family: bool = True
     graph_params: dict = field(default_factory=lambda: {"random_state": 0, "n_jobs": -1})
     default_families: dict = field(default_factory=lambda: {"conductivity": GRADIENT_BOOSTED, "windows": GRADIENT_BOOSTED})
@@ -134,10 +152,13 @@ class TrainConfig:
     def quick(cls, **overrides) -> "TrainConfig":
         """Small models for tests, notebooks' small mode and trying things out (minutes -> seconds)."""
         small = {"n_members": 2, "n_estimators": 60, "random_state": 0}
-        quick_evaluation = {"cv_folds": 3, "obelix_split": False, "held_out_papers": False, "activation_papers": False}  # held-out metrics in little time
         small_graph = {"n_members": 2, "epochs": 2, "random_state": 0}
         return cls(**{"model_params": dict(small), "window_params": dict(small), "activation_params": dict(small),
-                      "graph_params": small_graph, **quick_evaluation, **overrides})
+                      "graph_params": small_graph, "cv_folds": 3, **overrides})
+
+    def __post_init__(self):
+        if self.evaluate not in EVALUATIONS:
+            raise ValueError(f"evaluate={self.evaluate!r}: expected one of {', '.join(map(repr, EVALUATIONS))}")
 
     def with_seed(self, seed: int) -> "TrainConfig":
         """The same configuration with ``random_state=seed`` in every model's parameters."""
@@ -145,10 +166,10 @@ class TrainConfig:
                                 for name in ("model_params", "window_params", "activation_params", "graph_params")})
 
     def make_model(self) -> ConductivityRegressor:
-        return ConductivityRegressor(**self.model_params)
+        return ConductivityRegressor(**{"calibration_folds": self.cv_folds, **self.model_params})
 
     def make_window_model(self) -> WindowRegressor:
-        return WindowRegressor(limit_params=dict(self.window_params))
+        return WindowRegressor(limit_params={"calibration_folds": self.cv_folds, **self.window_params})
 
     def make_graph_model(self, pretrained: str | Path | None = None):
         """The graph-network conductivity regressor (``pretrained``: descriptor weights, unless set in graph_params)."""
@@ -165,7 +186,7 @@ class TrainConfig:
     def make_activation_model(self):
         from predictor.estimators.activation_energy import ActivationEnergyRegressor
 
-        return ActivationEnergyRegressor(**self.activation_params)
+        return ActivationEnergyRegressor(**{"calibration_folds": self.cv_folds, **self.activation_params})
 
 
 def data_summary(table: pd.DataFrame) -> dict:
@@ -250,7 +271,8 @@ def user_labels_lines(data) -> list[str]:
 
 
 def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
-          allow_fewer_sources: bool = False, track: bool = False, extra_labels=None) -> dict:
+          allow_fewer_sources: bool = False, track: bool = False, extra_labels=None,
+          properties: tuple[str, ...] = PROPERTIES) -> dict:
     """Evaluate, fit the conductivity and window models on all labels and write the model folder.
 
     The folder (models, ``metrics.json``, the model card ``README.md``, the MLflow model
@@ -276,6 +298,11 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
         A lab's own conductivity measurements (:mod:`predictor.loaders.user_labels`), used
         before every other source for the same composition; the first lines of the log say
         how many rows were used and why any were not.
+    properties : tuple of str, default=PROPERTIES
+        The properties to retrain (``"conductivity"``, ``"windows"``, ``"activation"``); the
+        models of the others (every family) and their metrics are copied from the model folder
+        training starts from: ``output_dir`` when it holds models, else the shipped ones (or
+        ``$PREDICTOR_MODELS_DIR``).
 
     Returns
     -------
@@ -290,6 +317,11 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
         See :func:`check_replaceable` (checked before any training).
     """
     target = Path(output_dir).absolute()
+    properties = tuple(dict.fromkeys(properties))
+    if unknown := set(properties) - set(PROPERTIES):
+        raise ValueError(f"unknown properties {sorted(unknown)}: choose from {', '.join(PROPERTIES)}")
+    if extra_labels is not None and "conductivity" not in properties:
+        raise ValueError("labels are conductivity measurements: retrain the conductivity property with them")
     data = load_conductivity_data(config.sources, extra_labels=extra_labels)
     table = data.table
     summary = data_summary(table)
@@ -304,8 +336,15 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
     # a new folder starts from the shipped (or $PREDICTOR_MODELS_DIR) pretrained graph-network weights
     kept_from = target if (target / PRETRAINED_DIR).is_dir() else models_dir()
+    start = target if (target / METRICS_FILE).is_file() else models_dir()
     with staged_replacement(target) as staging:
-        report = _train_into(staging, config, data, summary, progress, pretrained_weights(kept_from))
+        reused = reuse_properties(start, staging, [p for p in PROPERTIES if p not in properties])
+        report = _train_into(staging, config, data, summary, progress, pretrained_weights(kept_from), properties)
+        if reused:
+            for section, values in reused.items():
+                both = isinstance(values, dict) and isinstance(report.get(section), dict)
+                report[section] = {**report[section], **values} if both else values
+            (staging / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
         from predictor.model_card import write_model_card
         from predictor.tracking import save_pyfunc_model
 
@@ -317,6 +356,32 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     if track:
         report = {**report, "mlflow_run_id": log_run(report, target)}
     return report
+
+
+def reuse_properties(start: Path, staging: Path, properties: list[str]) -> dict:
+    """Copy the models of ``properties`` (every family) from the model folder ``start`` into ``staging``.
+
+    Returns the parts of ``start``'s report that describe them, and ``reused`` (what came from
+    where), for the new report; {} when nothing is reused.
+    """
+    if not properties:
+        return {}
+    old = json.loads((start / METRICS_FILE).read_text()) if (start / METRICS_FILE).is_file() else {}
+    carried: dict = {"reused": {"from": str(start), "properties": list(properties)}}
+    for prop in properties:
+        for part in PROPERTY_FOLDERS[prop]:
+            if not (start / part).is_dir():
+                if part.startswith(FAMILIES_DIR):
+                    continue  # a folder trained without the graph family
+                raise FileNotFoundError(f"{start} has no {part}/ to reuse: retrain {prop} too (--property {prop})")
+            shutil.copytree(start / part, staging / part, symlinks=True)
+        for dotted in PROPERTY_REPORT[prop]:
+            section, _, key = dotted.partition(".")
+            if key and key in old.get(section, {}):
+                carried.setdefault(section, {})[key] = old[section][key]
+            elif not key and section in old:
+                carried[section] = old[section]
+    return carried
 
 
 def log_run(report: dict, folder: Path) -> str | None:
@@ -336,54 +401,93 @@ def pretrained_weights(folder: Path) -> Path | None:
 
 
 def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool,
-                pretrained: Path | None = None) -> dict:
-    """Evaluate and fit every model, writing them and ``metrics.json`` into ``output_dir``."""
+                pretrained: Path | None = None, properties: tuple[str, ...] = PROPERTIES) -> dict:
+    """Fit and evaluate the models of ``properties``, writing them and ``metrics.json`` into ``output_dir``."""
     table = data.table
     report = {
         "date": _dt.date.today().isoformat(),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
         "data": summary,
         "rejected_rows": int(len(data.rejected)),
+        "properties": list(properties),
         "versions": library_versions(),
         "evaluation": {},
     }
-    if config.evaluate:
-        if config.obelix_split and "obelix" in set(table["source"]):
-            if progress:
-                log.info("OBELiX official split (train -> test) ...")
-            for extra in (False, True):
-                result = evaluate_obelix_split(config.make_model, table, config.censored_log10_sigma, extra_sources=extra)
-                key = "obelix_split_with_extra_sources" if extra else "obelix_split_obelix_only"
-                report["evaluation"][key] = {k: v for k, v in result.items() if k != "predictions"}
-                if progress:
-                    m = result["all"]
-                    log.info("  %s: MAE %.3f, R2 %.3f, Spearman %.3f, 90%% coverage %.2f",
-                             key, m["mae"], m["r2"], m["spearman"], m["coverage90"])
-        if progress:
-            log.info("grouped %d-fold CV by chemical system on all %d labels ...", config.cv_folds, len(table))
-        cv = evaluate_grouped_cv(config.make_model, table, config.censored_log10_sigma, config.cv_folds, progress=progress)
-        report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
-        cv["predictions"].to_csv(output_dir / GROUPED_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
-        if config.held_out_papers:
-            evaluate_new_papers(config, table, output_dir, report, progress)
+    model = labels = None
+    if "conductivity" in properties:
+        model, labels = train_conductivity(config, output_dir, data, summary, report, progress)
+    if "windows" in properties:
+        train_windows(config, output_dir, report, progress)
+    if "activation" in properties:
+        from predictor.activation_training import train_activation
+
+        train_activation(config, output_dir, report, model, table, progress)
+    if config.graph_family:
+        train_graph_family(config, output_dir, report, table, labels, pretrained, progress, properties)
+    report["default_families"] = write_default_families(config, output_dir)
+    (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def train_conductivity(config: TrainConfig, output_dir: Path, data, summary: dict, report: dict,
+                       progress: bool = True) -> tuple[ConductivityRegressor, np.ndarray]:
+    """Fit the conductivity model and its measured values; its grouped CV (and, with
+    ``evaluate="full"``, the heavy benchmarks) into ``report``. The model and its training labels."""
+    table = data.table
+    if config.evaluate == "full":
+        if "obelix" in set(table["source"]):
+            evaluate_obelix(config, table, report, progress)
+        evaluate_new_papers(config, table, output_dir, report, progress)
 
     if progress:
-        log.info("fitting the final model on all %d labels ...", len(table))
+        log.info("fitting the conductivity model on all %d labels (its %d grouped folds are the held-out "
+                 "evaluation) ...", len(table), config.cv_folds)
     model = config.make_model().set_params(progress=progress)
     labels = training_labels(table, config.censored_log10_sigma)
     model.fit(table["formula"].tolist(), labels, groups=table["group"])
     model.save(output_dir / CONDUCTIVITY_DIR)
     MeasuredValues.from_training_table(table, labels).save(output_dir / MEASURED_DIR)
+    if model.held_out_ is not None:
+        cv = grouped_cv_scores(model, table, labels)
+        report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
+        if "user_labels" in summary:
+            report["evaluation"]["your_labels_held_out"] = your_labels_held_out(table, labels, model.held_out_)
+        cv["predictions"].to_csv(output_dir / GROUPED_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
+        if progress:
+            for name, m in (("all labels", cv["all"]), ("halide rows", cv.get("halides"))):
+                if m:
+                    log.info("  grouped CV by chemical system, %s: MAE %.3f, Spearman %.3f, 90%% coverage %.2f "
+                             "(n=%d)", name, m["mae"], m["spearman"], m["coverage90"], m["n"])
+    return model, labels
 
-    train_windows(config, output_dir, report, progress)
-    from predictor.activation_training import train_activation
 
-    train_activation(config, output_dir, report, model, table, progress)
-    if config.graph_family:
-        train_graph_family(config, output_dir, report, table, labels, pretrained, progress)
-    report["default_families"] = write_default_families(config, output_dir)
-    (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
-    return report
+def your_labels_held_out(table: pd.DataFrame, labels: np.ndarray, held_out: dict) -> dict:
+    """How well the models predict a lab's compositions without the lab's rows (log10 S/cm).
+
+    The lab's rows form one calibration group (:data:`predictor.loaders.user_labels.USER_GROUP`),
+    so one fold held them all out: its predictions are the leave-the-lab-out error.
+    """
+    from predictor.loaders.user_labels import USER_SOURCE
+
+    mine = (table["source"] == USER_SOURCE).to_numpy()
+    error = held_out["mean"][mine] - labels[mine]
+    return {"n": int(mine.sum()), "mae": float(np.mean(np.abs(error))) if mine.any() else float("nan"),
+            "rows": [{"formula": f, "measured": float(m), "held_out": float(p)}
+                     for f, m, p in zip(table["formula"][mine], labels[mine], held_out["mean"][mine])]}
+
+
+def evaluate_obelix(config: TrainConfig, table: pd.DataFrame, report: dict, progress: bool = True) -> None:
+    """The OBELiX official split, trained on OBELiX train alone and with the other sources; adds it to ``report``."""
+    if progress:
+        log.info("OBELiX official split (train -> test) ...")
+    for extra in (False, True):
+        result = evaluate_obelix_split(config.make_model, table, config.censored_log10_sigma, extra_sources=extra)
+        key = "obelix_split_with_extra_sources" if extra else "obelix_split_obelix_only"
+        report["evaluation"][key] = {k: v for k, v in result.items() if k != "predictions"}
+        if progress:
+            m = result["all"]
+            log.info("  %s: MAE %.3f, R2 %.3f, Spearman %.3f, 90%% coverage %.2f",
+                     key, m["mae"], m["r2"], m["spearman"], m["coverage90"])
 
 
 def evaluate_new_papers(config: TrainConfig, table: pd.DataFrame, output_dir: Path, report: dict,
@@ -412,48 +516,67 @@ def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress:
         "rows_per_source": {k: int(v) for k, v in labels["source"].value_counts().items()},
         "na_rows": int((labels["carrier"] == "Na").sum()),
     }
-    if config.evaluate:
-        if progress:
-            log.info("window model: grouped %d-fold CV on %d labels ...", config.cv_folds, len(labels))
-        cv = evaluate_window_cv(config.make_window_model, labels, config.cv_folds)
+    if progress:
+        log.info("fitting the window model on all %d labels (its %d grouped folds are the held-out evaluation) ...",
+                 len(labels), config.cv_folds)
+    model = config.make_window_model()
+    model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
+    model.save(output_dir / WINDOWS_DIR)
+    if all(m.held_out_ is not None for m in model.models_.values()):
+        cv = window_cv_scores(model, labels)
         cv.pop("predictions").to_csv(output_dir / WINDOW_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
         report["evaluation"]["window_grouped_cv"] = cv
         if progress:
             for limit in ("reduction_limit_V", "oxidation_limit_V"):
                 m = cv[limit].get("published_halides", cv[limit]["all"])
-                log.info("  %s: MAE %.3f V on held-out published halide windows (n=%d)", limit, m["mae"], m["n"])
-    if progress:
-        log.info("fitting the window model on all %d labels ...", len(labels))
-    model = config.make_window_model()
-    model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
-    model.save(output_dir / WINDOWS_DIR)
+                log.info("  %s: MAE %.3f V on held-out published halide windows (n=%d), %.3f V on all (n=%d)",
+                         limit, m["mae"], m["n"], cv[limit]["all"]["mae"], cv[limit]["all"]["n"])
+    if config.evaluate == "full":
+        if progress:
+            log.info("window model with the thermodynamic rules: grouped %d-fold CV (refitted) ...", config.cv_folds)
+        rules = evaluate_window_cv(config.make_window_model, labels, config.cv_folds)
+        rules.pop("predictions")
+        report["evaluation"]["window_rules_cv"] = rules
 
 
-def out_of_fold_metrics(y: np.ndarray, residuals: np.ndarray) -> dict:
-    """MAE and Spearman correlation of out-of-fold predictions (target unit)."""
-    from scipy.stats import spearmanr
+def held_out_metrics(y, held_out: dict) -> dict:
+    """Metrics of a model's grouped out-of-fold predictions (its ``held_out_``; target unit)."""
+    from predictor.evaluation import regression_metrics
 
-    predicted = y - residuals
-    return {"n": int(len(y)), "mae": float(np.mean(np.abs(residuals))),
-            "spearman": float(spearmanr(y, predicted).statistic)}
+    return regression_metrics(np.asarray(y, dtype=float), held_out["mean"], held_out["lo"], held_out["hi"])
 
 
 def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, table: pd.DataFrame,
-                       labels: np.ndarray, pretrained: Path | None = None, progress: bool = True) -> None:
-    """Fit the graph-network conductivity and window models into ``families/graph-network/``.
+                       labels: np.ndarray | None, pretrained: Path | None = None, progress: bool = True,
+                       properties: tuple[str, ...] = PROPERTIES) -> None:
+    """Fit the graph-network conductivity and window models (of ``properties``) into ``families/graph-network/``.
 
     Their held-out metrics (the out-of-fold predictions of the members' grouped folds by
     chemical system, which also calibrate them) go into ``report["graph_family"]``.
     """
-    if progress:
-        log.info("graph-network family: conductivity on %d labels%s ...", len(table),
-                 " (pretrained descriptor)" if pretrained else "")
-    model = config.make_graph_model(pretrained).set_params(progress=progress)
-    model.fit(table["formula"].tolist(), labels, groups=table["group"])
-    model.save(output_dir / family_part(GRAPH_NETWORK, CONDUCTIVITY_DIR))
     family = {"split": "out-of-fold predictions of the members' grouped folds by chemical system"}
-    if getattr(model, "oof_residuals_", None) is not None:
-        family["log10_sigma"] = out_of_fold_metrics(np.asarray(labels, dtype=float), model.oof_residuals_)
+    report["graph_family"] = family
+    if "conductivity" in properties:
+        if progress:
+            log.info("graph-network family: conductivity on %d labels%s ...", len(table),
+                     " (pretrained descriptor)" if pretrained else "")
+        model = config.make_graph_model(pretrained).set_params(progress=progress)
+        model.fit(table["formula"].tolist(), labels, groups=table["group"])
+        model.save(output_dir / family_part(GRAPH_NETWORK, CONDUCTIVITY_DIR))
+        if model.held_out_ is not None:
+            family["log10_sigma"] = held_out_metrics(labels, model.held_out_)
+    if "windows" in properties:
+        _train_graph_windows(config, output_dir, family, pretrained, progress)
+    if progress:
+        for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V"):
+            if name in family:
+                m = family[name]
+                log.info("  graph network %s: out-of-fold MAE %.3f, 90%% coverage %.2f (n=%d)", name, m["mae"],
+                         m["coverage90"], m["n"])
+
+
+def _train_graph_windows(config: TrainConfig, output_dir: Path, family: dict, pretrained: Path | None,
+                         progress: bool) -> None:
     window_labels = load_window_labels()
     if progress:
         log.info("graph-network family: window limits on %d labels ...", len(window_labels))
@@ -461,14 +584,9 @@ def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, tabl
     windows.fit(window_labels["formula"].tolist(), window_labels[["reduction_limit_V", "oxidation_limit_V"]],
                 groups=window_labels["group"])
     for limit, limit_model in windows.models_.items():
-        if getattr(limit_model, "oof_residuals_", None) is not None:
-            family[limit] = out_of_fold_metrics(window_labels[limit].to_numpy(float), limit_model.oof_residuals_)
+        if limit_model.held_out_ is not None:
+            family[limit] = held_out_metrics(window_labels[limit], limit_model.held_out_)
     windows.save(output_dir / family_part(GRAPH_NETWORK, WINDOWS_DIR))
-    report["graph_family"] = family
-    if progress:
-        for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V"):
-            if name in family:
-                log.info("  graph network %s: out-of-fold MAE %.3f (n=%d)", name, family[name]["mae"], family[name]["n"])
 
 
 def write_default_families(config: TrainConfig, output_dir: Path) -> dict:

@@ -71,16 +71,52 @@ def test_censored_coverage_counts_an_interval_reaching_below_the_bound():
     assert m["coverage90"] == 0.5  # its interval lies wholly above the detection bound: not consistent
 
 
-def test_grouped_cv_holds_out_whole_chemical_systems():
-    from predictor.estimators.base import grouped_folds
+CHLORIDES = ["Li3YCl6", "Li3InCl6", "Li3ScCl6", "Li2ZrCl6", "Li3ErCl6", "Li3HoCl6", "LiCl", "Li2ZnCl4",
+             "Li3YBr6", "Li3InBr6", "LiBr", "Na3YCl6", "Na2ZrCl6", "NaCl", "Li2MgCl4", "LiAlCl4", "LiGaCl4",
+             "Li3LuCl6", "Li3TbCl6", "Li3GdCl6", "Li6PS5Cl", "Li3PS4", "Li7La3Zr2O12", "Li3N"]
 
-    MeanModel.fitted_on.clear()
-    table = pd.concat([TABLE] * 2, ignore_index=True).assign(group=[f"g{k % 5}" for k in range(14)])
-    result = evaluate_grouped_cv(MeanModel, table, n_splits=5)
-    for fitted, (train, held) in zip(MeanModel.fitted_on, grouped_folds(len(table), table["group"], 5)):
-        assert fitted == table["formula"].iloc[train].tolist()
-        assert not set(table["group"].iloc[train]) & set(table["group"].iloc[held])
-    assert np.isfinite(result["predictions"]["predicted"]).all()
+
+def test_grouped_cv_is_read_from_the_calibration_folds_of_one_fit():
+    from predictor.composition import chemical_system
+    from predictor.estimators import ConductivityRegressor
+
+    table = pd.DataFrame({"formula": CHLORIDES, "log10_sigma": np.linspace(-7.0, -3.0, len(CHLORIDES)),
+                          "censored": False, "source": "test", "anion_family": "chloride"})
+    table["group"] = [chemical_system(parse_formula(f)) for f in table["formula"]]
+    fits = []
+
+    def make_model():
+        fits.append(ConductivityRegressor(n_members=2, n_estimators=20, calibration_folds=4, input_noise=0.0))
+        return fits[-1]
+
+    result = evaluate_grouped_cv(make_model, table)
+    assert len(fits) == 1  # one fit: its folds are the cross-validation
+    fold = fits[0].held_out_["fold"]
+    assert sorted(set(fold)) == [0, 1, 2, 3] and len(result["per_fold"]) == 4
+    for system, folds in table.groupby("group").groups.items():
+        assert len(set(fold[folds])) == 1, f"{system} is in two folds"
+    held = result["predictions"]["predicted"].to_numpy()
+    assert np.isfinite(held).all() and (result["predictions"]["hi90"] > result["predictions"]["lo90"]).all()
+    # held out, not refitted: the final model (which saw every row) predicts its training rows differently
+    assert not np.allclose(held, fits[0].predict(CHLORIDES))
+
+
+def test_cross_conformal_intervals_of_a_fold_never_see_its_residuals():
+    from predictor.estimators.calibration import cross_conformal
+
+    rng = np.random.default_rng(0)
+    n = 60
+    residuals, spread, distance, mean = rng.normal(0, 0.5, n), np.full(n, 0.2), rng.uniform(0, 1, n), rng.normal(-4, 1, n)
+    held_out = [np.arange(k, n, 3) for k in range(3)]
+    compositions = [parse_formula("Li3YCl6")] * n
+    options = {"coverage": 0.9, "min_noise_std": 0.1, "level_term": False}
+    before = cross_conformal(residuals, spread, distance, mean, held_out, compositions, **options)
+    changed = residuals.copy()
+    changed[held_out[0]] *= 10  # fold 0's residuals blow up
+    after = cross_conformal(changed, spread, distance, mean, held_out, compositions, **options)
+    assert np.array_equal(before["std"][held_out[0]], after["std"][held_out[0]])
+    assert (after["std"][held_out[1]] > before["std"][held_out[1]]).all()
+    assert np.array_equal(before["fold"][held_out[2]], np.full(len(held_out[2]), 2))
 
 
 # -- held-out halide papers ----------------------------------------------------------------------

@@ -6,7 +6,9 @@ the shipped ``models/``.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
+import io
 import json
 import logging
 import os
@@ -33,7 +35,7 @@ from predictor.errors import CompositionError, FewerSourcesError, ModelLoadError
 from predictor.estimators import WindowRegressor
 from predictor.loaders.combined import LabelledData, annotate
 from predictor.measured import MeasuredValues
-from predictor.paths import REPO_ROOT
+from predictor.paths import REPO_ROOT, models_dir
 from predictor.predictor import Predictor
 
 TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}
@@ -118,7 +120,7 @@ def tiny_training(monkeypatch):
         method="reported")
     monkeypatch.setattr(activation_training, "load_activation_labels",
                         lambda sources: ActivationData(table=activation.reset_index(drop=True), reports=activation))
-    return training.TrainConfig.quick(sources=("curated",), evaluate=False, model_params=dict(TINY),
+    return training.TrainConfig.quick(sources=("curated",), model_params=dict(TINY),
                                       window_params=dict(TINY), activation_params=dict(TINY))
 
 
@@ -238,7 +240,7 @@ def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, 
     with pytest.raises(FewerSourcesError, match="without liiondb, obelix.*--allow-fewer-sources"):
         train(tiny_training, models, progress=False)
     assert not caplog.messages
-    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 2
+    assert main(["train", "--quick", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "--allow-fewer-sources" in error
     rows = len(CARRIER_SET)
@@ -269,7 +271,7 @@ def test_train_command_never_edits_the_readme(tiny_training, models, monkeypatch
     begin, end = "<!-- metrics:begin -->", "<!-- metrics:end -->"
     text = readme.read_text()
     block = text[text.index(begin):text.index(end)]
-    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 0
+    assert main(["train", "--quick", "--no-tracking", "--sources", "curated", "-o", str(models)]) == 0
     text = readme.read_text()
     assert text[text.index(begin):text.index(end)] == block
     assert (models / "README.md").is_file()
@@ -285,7 +287,7 @@ def test_train_without_a_folder_writes_the_user_data_folder_never_the_shipped_mo
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("PREDICTOR_MODELS_DIR", raising=False)
     shipped = _snapshot(REPO_ROOT / "models")
-    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "curated"]) == 0
+    assert main(["train", "--quick", "--no-tracking", "--sources", "curated"]) == 0
     written = tmp_path / "data" / "predictor" / "models"
     assert (written / "README.md").is_file() and (written / "conductivity").is_dir()
     assert _snapshot(written / "pretrained") == _snapshot(REPO_ROOT / "models" / "pretrained")  # carried over
@@ -316,7 +318,7 @@ def test_train_with_a_labs_csv_in_one_command(tiny_training, monkeypatch, tmp_pa
     labels = tmp_path / "my_lab.csv"
     labels.write_text("formula,sigma_S_cm,T_C,lab\nLi3YCl6,8e-4,25,my lab\nLi2.6Y0.6Zr0.4Cl6,1.2e-3,,my lab\n"
                       "Xx2Cl,1e-3,25,my lab\nLi3ScCl6,5e-4,25,my lab\nLi3ErCl6,2e-4,25,my lab\n")
-    assert main(["train", "--quick", "--no-evaluate", "--no-tracking", "--sources", "obelix",
+    assert main(["train", "--quick", "--no-tracking", "--sources", "obelix",
                  "--labels", str(labels)]) == 0
     written = tmp_path / "data" / "predictor" / "models"
     assert Predictor.load(written).predict(["Li3YCl6"])["error"].eq("").all()
@@ -325,10 +327,53 @@ def test_train_with_a_labs_csv_in_one_command(tiny_training, monkeypatch, tmp_pa
     assert any(m.startswith("your labels: Li3YCl6 (row 1, log10 sigma -3.10) takes precedence over obelix's")
                for m in caplog.messages)
     out = capsys.readouterr().out
-    table = out[out.index("measured, predicted before"):].splitlines()
-    assert table[1].split() == ["row", "formula", "measured", "before", "after"]
+    table = out[out.index("measured; predicted before"):].splitlines()
+    assert table[1].split() == ["row", "formula", "measured", "before", "after", "held", "out"]
     assert [line.split()[1] for line in table[2:6]] == ["Li3YCl6", "Li2.6Y0.6Zr0.4Cl6", "Li3ScCl6", "Li3ErCl6"]
+    held_out = [float(line.split()[-1]) for line in table[2:6]]
+    assert all(np.isfinite(held_out))
+    report = json.loads((written / "metrics.json").read_text())["evaluation"]["your_labels_held_out"]
+    assert report["n"] == 4 and report["mae"] == pytest.approx(np.mean(np.abs(
+        np.array(held_out) - np.log10([8e-4, 1.2e-3, 5e-4, 2e-4]))), abs=0.01)
+    assert f"held-out error on your 4 compositions (leave-the-lab-out): MAE {report['mae']:.2f}" in out
     assert f"--models {written}" in out
+
+
+def test_train_one_property_keeps_the_others_from_the_folder_it_starts_from(tiny_training, monkeypatch, tmp_path,
+                                                                             capsys):
+    """``--property conductivity --labels lab.csv -o DIR``: a folder that predicts every column,
+    the windows and Ea copied from the shipped models, the conductivity retrained."""
+    import dataclasses
+
+    import predictor.loaders.combined as combined
+    import predictor.training as training
+    from predictor.cli import main
+
+    curated = pd.DataFrame({"formula": [f for f, _ in CARRIER_SET], "log10_sigma": [y for _, y in CARRIER_SET],
+                            "censored": False, "T_C": 25.0, "doi": ""})
+    monkeypatch.setattr(combined, "_load_source", lambda name: curated.assign(source=name))
+    monkeypatch.setattr(training, "load_conductivity_data", combined.load_conductivity_data)
+    monkeypatch.setattr(training.TrainConfig, "quick", classmethod(
+        lambda cls, **settings: dataclasses.replace(tiny_training, sources=settings["sources"])))
+    labels = tmp_path / "lab.csv"
+    labels.write_text("formula,sigma_S_cm\nLi3YCl6,8e-4\nLi3ScCl6,5e-4\n")
+    out = tmp_path / "conductivity-only"
+    assert main(["train", "--quick", "--no-tracking", "--sources", "curated", "--property", "conductivity",
+                 "--labels", str(labels), "-o", str(out)]) == 0
+    for part in ("windows/reduction_limit_V", "activation", "families/graph-network/windows"):
+        assert filecmp.dircmp(out / part, models_dir() / part).diff_files == [], part
+    assert filecmp.dircmp(out / "conductivity", models_dir() / "conductivity").diff_files  # retrained
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["properties"] == ["conductivity"] and report["reused"]["properties"] == ["windows", "activation"]
+    assert "window_grouped_cv" in report["evaluation"] and "grouped_cv" in report["evaluation"]
+    capsys.readouterr()
+    assert main(["predict", "--models", str(out), "--format", "csv", "Li3YCl6"]) == 0
+    row = pd.read_csv(io.StringIO(capsys.readouterr().out)).iloc[0]
+    for column in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V"):
+        assert np.isfinite(row[column]), column
+    assert main(["train", "--quick", "--no-tracking", "--property", "windows", "--labels", str(labels),
+                 "-o", str(tmp_path / "refused")]) == 2
+    assert "add --property conductivity" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------

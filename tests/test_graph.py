@@ -116,22 +116,6 @@ def test_pretrained_weights_load(small_set):
     assert np.all(np.isfinite(fitted.predict(QUERY)))
 
 
-def test_average_with_gbm(small_set):
-    from predictor import ConductivityRegressor
-    from predictor.estimators.averaged import AveragedConductivityRegressor
-
-    formulas, targets = small_set
-    model = AveragedConductivityRegressor(
-        gbm=ConductivityRegressor(n_members=2, n_estimators=30, calibration_folds=3, n_jobs=1),
-        graph=GraphConductivityRegressor(n_members=3, epochs=2),
-    ).fit(formulas, targets)
-    result = model.predict_distribution(QUERY)
-    expected = 0.5 * model.gbm_.predict(QUERY) + 0.5 * model.graph_.predict(QUERY)
-    np.testing.assert_allclose(result["mean"], expected)
-    assert np.all(result["lo"] < result["mean"]) and np.all(result["mean"] < result["hi"])
-
-
-
 class _MarkedRow(torch.nn.Module):
     """``scale`` times the last input column: picks out the row marked there."""
 

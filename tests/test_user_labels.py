@@ -72,6 +72,9 @@ def test_a_training_run_is_named_by_the_labels_it_added():
     assert training_run_name({"data": {"user_labels": "my_lab.csv"}, "date": "2026-12-07"}) == \
         "predictor train --labels my_lab.csv 2026-12-07"
     assert training_run_name({"data": {}, "date": "2026-12-07"}) == "predictor train 2026-12-07"
+    assert training_run_name({"data": {"user_labels": "my_lab.csv"}, "date": "2026-12-07",
+                              "properties": ["conductivity"]}) == \
+        "predictor train --property conductivity --labels my_lab.csv 2026-12-07"
 
 
 def test_unknown_columns_are_refused_naming_them(tmp_path):

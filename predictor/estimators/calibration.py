@@ -204,3 +204,46 @@ class UncertaintyCalibration:
         numbers = {k: float(values[k]) for k in cls.__dataclass_fields__ if k != "category_quantiles"}
         categories = {str(k): float(v) for k, v in values.get("category_quantiles", {}).items()}
         return cls(**numbers, category_quantiles=categories)
+
+
+def cross_conformal(residuals, ensemble_std, distance, mean, held_out: Sequence[np.ndarray], compositions,
+                    interval_ceiling: float | None = None, **fit_options) -> dict[str, np.ndarray]:
+    """Held-out mean, calibrated std and interval of every composition of a model's calibration folds.
+
+    The grouped cross-validation of a model from the fits that calibrate it: ``mean`` is what
+    each fold's model predicts for the compositions it held out, and the interval of each
+    fold's compositions comes from an :class:`UncertaintyCalibration` fitted on the *other*
+    folds' residuals (cross-conformal), so its coverage is measured on points the calibration
+    never saw.
+
+    Parameters
+    ----------
+    residuals, ensemble_std, distance, mean : array-like, shape (n_samples,)
+        As for :meth:`UncertaintyCalibration.fit`: the out-of-fold predictions (target units).
+    held_out : sequence of int arrays
+        The held-out indices of each fold (together, every row once).
+    compositions : sequence of pymatgen.core.Composition
+        The compositions of the rows (their categories choose the conformal factors).
+    interval_ceiling : float, optional
+        Cap of the upper bound (target units), as the model's predictions have.
+    **fit_options
+        ``coverage``, ``max_std``, ``min_noise_std``, ``level_term`` of :meth:`UncertaintyCalibration.fit`.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``std``, ``lo``, ``hi`` and ``fold`` (the fold that held each row out), arrays of shape (n_samples,).
+    """
+    r, s, d, m = (np.asarray(a, dtype=float) for a in (residuals, ensemble_std, distance, mean))
+    categories = calibration_categories(compositions)
+    std, half, fold = np.full(len(r), np.nan), np.full(len(r), np.nan), np.full(len(r), -1)
+    for k, held in enumerate(held_out):
+        rest = np.setdiff1d(np.arange(len(r)), held)
+        calibration = UncertaintyCalibration.fit(r[rest], s[rest], d[rest], m[rest],
+                                                 categories=[categories[i] for i in rest], **fit_options)
+        factors = calibration.factors([compositions[i] for i in held])
+        std[held] = calibration.std(s[held], d[held], m[held], factors)
+        half[held] = calibration.half_width(s[held], d[held], m[held], factors)
+        fold[held] = k
+    hi = m + half if interval_ceiling is None else np.minimum(m + half, interval_ceiling)
+    return {"mean": m, "std": std, "lo": m - half, "hi": hi, "fold": fold}

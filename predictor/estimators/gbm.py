@@ -122,6 +122,11 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     oof_residuals_ : ndarray, shape (n_samples,) or None
         Target minus the grouped out-of-fold mean the interval was calibrated on (None
         without calibration); not saved with the model.
+    held_out_ : dict of ndarray or None
+        The grouped cross-validation of the model from its calibration folds
+        (:func:`.calibration.cross_conformal`: ``mean``, ``std``, ``lo``, ``hi``, ``fold`` of each
+        training composition, predicted by the fold that held it out; None without calibration);
+        not saved with the model.
     """
 
     target_name = "y"
@@ -264,7 +269,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             self._bar = None
         self.boosters_ = load_boosters(bag_texts[0])
         self.domain_ = ApplicabilityDomain().fit(features, elements)
-        self.oof_residuals_ = None
+        self.oof_residuals_ = self.held_out_ = None
         self.calibration_ = self._calibrate(compositions, features, y, elements, folds, bag_texts[1:]) if folds else None
         self.train_y_range_ = (float(y.min()), float(y.max()))
         return self
@@ -302,7 +307,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     def _calibrate(self, compositions, features, y, elements, folds, fold_texts) -> UncertaintyCalibration:
         """Calibrate on what each fold's bag predicts for its held-out rows (:mod:`.calibration`)."""
-        from predictor.estimators.calibration import calibration_categories
+        from predictor.estimators.calibration import calibration_categories, cross_conformal
 
         spread, distance, mean = (np.zeros(len(y)) for _ in range(3))
         for (train, held), texts in zip(folds, fold_texts):
@@ -312,10 +317,12 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             distance[held] = domain.distance(features[held])
         self.oof_residuals_ = y - mean
         floor = self.default_noise_floor if self.noise_floor is None else float(self.noise_floor)
-        return UncertaintyCalibration.fit(
-            self.oof_residuals_, spread, distance, mean, coverage=self.coverage, max_std=float(np.std(y)),
-            min_noise_std=floor, level_term=self.level_term, categories=calibration_categories(compositions),
-        )
+        options = {"coverage": self.coverage, "max_std": float(np.std(y)), "min_noise_std": floor,
+                   "level_term": self.level_term}
+        self.held_out_ = cross_conformal(self.oof_residuals_, spread, distance, mean, [held for _, held in folds],
+                                         compositions, getattr(self, "interval_ceiling", None), **options)
+        return UncertaintyCalibration.fit(self.oof_residuals_, spread, distance, mean,
+                                          categories=calibration_categories(compositions), **options)
 
     # -- prediction ----------------------------------------------------------------------
     def _features(self, X, features: np.ndarray | None = None) -> tuple[np.ndarray, list]:

@@ -34,7 +34,7 @@ from predictor.estimators.base import (
     DISTRIBUTION_KEYS, LOG10_SIGMA_CEILING, DistributionRegressorMixin, calibrated_distribution, check_training_data,
     grouped_folds, load_estimator_files, save_estimator_files,
 )
-from predictor.estimators.calibration import UncertaintyCalibration, calibration_categories
+from predictor.estimators.calibration import UncertaintyCalibration, calibration_categories, cross_conformal
 from predictor.estimators.trace_elements import TraceElementPinning
 from predictor.featurizers import DEFAULT_FEATURE_SETS, CompositionFeaturizer
 from predictor.featurizers.base import as_compositions
@@ -103,6 +103,9 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Standardisation of the targets (target unit).
     oof_mean_, oof_sigma_ : ndarray, shape (n_samples,)
         Out-of-fold mean and uncalibrated total sigma of the training compositions (target unit).
+    held_out_ : dict of ndarray or None
+        The grouped cross-validation of the ensemble from its members' folds
+        (:func:`.calibration.cross_conformal`); None without calibration. Not saved.
     """
 
     target_name = "y"
@@ -231,7 +234,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         elements = [{e.symbol for e in c.elements} for c in compositions]
         self.domain_ = ApplicabilityDomain().fit(features, elements)
         self.train_y_range_ = (float(y.min()), float(y.max()))
-        self.calibration_ = None
+        self.calibration_ = self.held_out_ = None
         if all(len(h) for h in held_out):
             self._calibrate(compositions, features, elements, y, held_out)
         return self
@@ -261,11 +264,12 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             distance[held] = domain.distance(features[held])
         self.oof_mean_, self.oof_sigma_ = oof_mean, oof_sigma
         self.oof_residuals_ = y - oof_mean
-        self.calibration_ = UncertaintyCalibration.fit(
-            self.oof_residuals_, oof_sigma, distance, oof_mean, coverage=self.coverage, max_std=float(np.std(y)),
-            min_noise_std=self.default_noise_floor, level_term=self.level_term,
-            categories=calibration_categories(compositions),
-        )
+        options = {"coverage": self.coverage, "max_std": float(np.std(y)), "min_noise_std": self.default_noise_floor,
+                   "level_term": self.level_term}
+        self.held_out_ = cross_conformal(self.oof_residuals_, oof_sigma, distance, oof_mean, held_out, compositions,
+                                         getattr(self, "interval_ceiling", None), **options)
+        self.calibration_ = UncertaintyCalibration.fit(self.oof_residuals_, oof_sigma, distance, oof_mean,
+                                                       categories=calibration_categories(compositions), **options)
 
     # -- prediction ----------------------------------------------------------------------
     def _features(self, X, features: np.ndarray | None = None) -> tuple[np.ndarray, list]:

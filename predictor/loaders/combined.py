@@ -146,8 +146,9 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         Raise when a third-party source is missing instead of skipping it with a warning.
     extra_labels : path of a CSV file or DataFrame, optional
         A lab's own measurements (:mod:`predictor.loaders.user_labels`): the ``user`` source,
-        before every other for the same composition; its unusable rows go to ``rejected`` with
-        their row number and reason.
+        before every other for the same composition, all in one ``group`` (so that grouped
+        folds hold them out together); its unusable rows go to ``rejected`` with their row
+        number and reason.
 
     Returns
     -------
@@ -159,12 +160,13 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
     """
     loaded, rejected = {}, []
     if extra_labels is not None:
-        from predictor.loaders.user_labels import USER_SOURCE, read_user_labels
+        from predictor.loaders.user_labels import USER_GROUP, USER_SOURCE, read_user_labels
 
         usable, unusable = read_user_labels(extra_labels)
         rejected.append(unusable)
         if len(usable):
-            loaded[USER_SOURCE] = annotate(usable)[0]
+            # one group: the calibration folds hold the lab's rows out together (leave-the-lab-out)
+            loaded[USER_SOURCE] = annotate(usable)[0].assign(group=USER_GROUP)
     for name in sources:
         try:
             frame = _load_source(name)

@@ -36,6 +36,8 @@ from predictor.loaders.curated.tables import cell_text
 
 #: The source name of a user's labels (first in precedence).
 USER_SOURCE = "user"
+#: The calibration group of every user row: the folds leave a lab's rows out together.
+USER_GROUP = "your labels"
 VALUE_COLUMNS = ("sigma_S_cm", "log10_sigma")
 KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", "reference", "doi", "lab", "notes")
 #: Cell texts that mean "not given".

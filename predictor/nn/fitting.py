@@ -107,7 +107,7 @@ def train(model: Roost, data: CompositionGraphs, config: RoostConfig, seed: int,
     rng = np.random.default_rng(seed)
     targets = torch.from_numpy(data.targets)
     loss_fn = LOSSES[config.loss]
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True)
     steps = config.epochs * int(np.ceil(len(data) / config.batch_size))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(steps, 1),
                                                           eta_min=config.learning_rate / 100)

@@ -1,0 +1,87 @@
+"""How long a retrain takes: ``predictor train`` with its default settings, step by step.
+
+    python benchmarks/retrain.py [--labels my_lab.csv] [--evaluate full]
+
+Runs the command line exactly as a user would (``predictor train -o <temporary folder>``, MLflow
+tracking into a temporary store), timestamps every progress line it prints, and reports the wall
+time of the whole run and of each step (the time from one progress line to the next), beside
+the target of a full retrain in at most 5 minutes on 2 cores. Measure alone on the machine:
+another busy process on 2 cores distorts every number. The result is stored in
+``benchmarks/results/retrain.json`` (under the evaluation level; other entries are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "retrain.json"
+#: A full retrain with the default settings, alone on 2 cores (seconds).
+TARGET_S = 300.0
+
+
+def run(arguments: list[str]) -> tuple[float, list[tuple[float, str]], int]:
+    """Run ``predictor train`` with ``arguments``; its wall time, its timestamped progress lines and exit code."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "MLFLOW_TRACKING_URI": Path(scratch, "mlruns").as_uri()}
+        command = [shutil.which("predictor") or "predictor", "train", "-o", str(Path(scratch, "models")), *arguments]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        lines = []
+        for line in process.stdout:
+            text = line.rstrip()
+            if text and "\r" not in text and "it/s" not in text:  # progress lines, not the bars
+                lines.append((time.perf_counter() - start, text))
+                print(f"{lines[-1][0]:7.1f} s  {text}", flush=True)
+        code = process.wait()
+        return time.perf_counter() - start, lines, code
+
+
+def steps(lines: list[tuple[float, str]], total: float) -> list[dict]:
+    """Each progress line with the seconds until the next one (the last: until the end of the run)."""
+    ends = [t for t, _ in lines[1:]] + [total]
+    return [{"line": text, "seconds": round(end - t, 1)} for (t, text), end in zip(lines, ends)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labels", help="a lab's CSV, passed on as predictor train --labels")
+    parser.add_argument("--evaluate", choices=("cv", "full"), default="cv")
+    args = parser.parse_args()
+    arguments = ["--evaluate", args.evaluate] + (["--labels", args.labels] if args.labels else [])
+    load_before = os.getloadavg()[0]
+    total, lines, code = run(arguments)
+    if code != 0:
+        sys.exit(f"predictor train exited with {code}")
+    slowest = sorted(steps(lines, total), key=lambda s: -s["seconds"])[:8]
+    print(f"\npredictor train {' '.join(arguments)}: {total:.1f} s ({total / 60:.1f} min) on "
+          f"{os.cpu_count()} cores; target {TARGET_S:.0f} s: ratio {total / TARGET_S:.2f}")
+    print("slowest steps:")
+    for step in slowest:
+        print(f"  {step['seconds']:7.1f} s  {step['line'][:110]}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results[args.evaluate] = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+        "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "arguments": arguments, "seconds": round(total, 1), "target_seconds": TARGET_S,
+        "ratio_to_target": round(total / TARGET_S, 3), "steps": steps(lines, total),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    temporary = RESULTS.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(results, indent=1) + "\n")
+    temporary.replace(RESULTS)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
