@@ -32,14 +32,14 @@ TARGET_S = 300.0
 def run(arguments: list[str]) -> tuple[float, list[tuple[float, str]], int]:
     """Run ``predictor train`` with ``arguments``; its wall time, its timestamped progress lines and exit code."""
     with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "MLFLOW_TRACKING_URI": Path(scratch, "mlruns").as_uri()}
+        env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{Path(scratch, 'mlflow.db')}"}
         command = [shutil.which("predictor") or "predictor", "train", "-o", str(Path(scratch, "models")), *arguments]
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         lines = []
         for line in process.stdout:
             text = line.rstrip()
-            if text and "\r" not in text and "it/s" not in text:  # progress lines, not the bars
+            if text and "%|" not in text:  # progress lines, not the bars
                 lines.append((time.perf_counter() - start, text))
                 print(f"{lines[-1][0]:7.1f} s  {text}", flush=True)
         code = process.wait()

@@ -131,17 +131,27 @@ def _selected_columns(args, all_columns: list[str]) -> list[str] | None:
     return chosen
 
 
+def _load_predictor(args):
+    """The predictor of ``--models`` and ``--model-family``, anchored to ``--measured`` when given."""
+    from predictor.predictor import Predictor
+
+    predictor = Predictor.load(args.models, model_family=args.model_family)
+    if getattr(args, "measured", None):
+        predictor = predictor.with_measurements(args.measured, args.lab_std)
+    return predictor
+
+
 def cmd_predict(args) -> int:
     formulas = _read_formulas(args)
     output = Path(args.output) if args.output else None
     if output is not None:
         _check_output(output, args.input)
     from predictor.errors import ModelLoadError
-    from predictor.predictor import COLUMNS, Predictor
+    from predictor.predictor import COLUMNS
 
     columns = _selected_columns(args, COLUMNS)
     try:
-        predictor = Predictor.load(args.models, model_family=args.model_family)
+        predictor = _load_predictor(args)
         temperature_C = predictor.check_temperature(args.temperature_C)
     except (ModelLoadError, TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -208,7 +218,6 @@ def _format_ranking(table, top: int) -> str:
 
 def cmd_screen(args) -> int:
     from predictor.errors import ModelLoadError
-    from predictor.predictor import Predictor
     from predictor.screening import screen, x_grid
 
     stem = f"screen_{args.parent}_{args.site}".replace("/", "_")
@@ -219,7 +228,7 @@ def cmd_screen(args) -> int:
             _check_output(path)
     try:
         x = x_grid(args.x)
-        predictor = Predictor.load(args.models, model_family=args.model_family)
+        predictor = _load_predictor(args)
         table = screen(predictor, args.parent, args.site, args.dopant, x, compensation=args.compensation,
                        rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200,
                        temperature_C=args.temperature_C)
@@ -241,7 +250,6 @@ def cmd_screen(args) -> int:
 def cmd_arrhenius(args) -> int:
     from predictor.arrhenius import arrhenius_table, plot_arrhenius, temperature_grid
     from predictor.errors import ModelLoadError
-    from predictor.predictor import Predictor
 
     output = Path(args.output)
     _check_output(output)
@@ -250,7 +258,7 @@ def cmd_arrhenius(args) -> int:
         _check_output(table_path)
     try:
         grid = temperature_grid(args.t_min_C, args.t_max_C, args.points)
-        predictor = Predictor.load(args.models, model_family=args.model_family)
+        predictor = _load_predictor(args)
         for temperature in grid:  # a clear error before any prediction (no activation-energy model)
             predictor.check_temperature(float(temperature))
         table = arrhenius_table(predictor, args.formulas, grid)
@@ -411,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "formula,log10_sigma,log10_sigma_std")
     p.add_argument("--models", help="model folder (default: the shipped models/)")
     p.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
+    p.add_argument("--measured", metavar="CSV",
+                   help="your measurements (the --labels schema of predictor train): they correct the "
+                        "conductivity of nearby compositions without retraining, and measured ones return their value")
+    p.add_argument("--lab-std", type=float, help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
     p.add_argument("--temperature-C", type=float, default=25.0,
                    help="temperature (°C) of the conductivity columns (default: 25); away from 25 °C the "
                         "room-temperature prediction is moved with the predicted activation energy")
@@ -437,6 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-plot", action="store_true", help="do not draw the plot")
     s.add_argument("--models", help="model folder (default: the shipped models/)")
     s.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
+    s.add_argument("--measured", metavar="CSV",
+                   help="your measurements (the --labels schema of predictor train): they correct the "
+                        "conductivity of nearby compositions without retraining, and measured ones return their value")
+    s.add_argument("--lab-std", type=float, help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
     s.add_argument("--temperature-C", type=float, default=25.0,
                    help="temperature (°C) at which conductivity is predicted and ranked (default: 25)")
     s.set_defaults(func=cmd_screen)
@@ -454,6 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--points", type=int, default=27, help="temperatures per curve (default: 27, plus 25 °C)")
     a.add_argument("--models", help="model folder (default: the shipped models/)")
     a.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
+    a.add_argument("--measured", metavar="CSV",
+                   help="your measurements (the --labels schema of predictor train): they correct the "
+                        "conductivity of nearby compositions without retraining, and measured ones return their value")
+    a.add_argument("--lab-std", type=float, help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
     a.set_defaults(func=cmd_arrhenius)
 
     d = sub.add_parser("data", help="list the training-data sources: present or not, where, version, licence",

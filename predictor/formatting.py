@@ -132,8 +132,8 @@ def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
                   "reduction, oxidation: limits of the electrochemical window (thermodynamic, DFT-like) in V "
                   "vs Li+/Li, or Na+/Na for Na conductors, ± one calibrated standard deviation.")
         if shown == len(columns) and _has_measured(table):
-            legend += (" measured: the room-temperature conductivity the models were trained on for this composition "
-                       "(--wide adds the number of reports and their references).")
+            legend += (" measured: the room-temperature conductivity the models were trained on for this composition, "
+                       "or yours (--measured; --wide adds the number of reports and their references).")
         lines += [""] + textwrap.wrap(legend + " --wide shows every column.", width=width)
     return "\n".join(line.rstrip() for line in lines)
 

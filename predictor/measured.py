@@ -7,11 +7,15 @@ compositions up by the package's rule of composition identity
 (:func:`predictor.composition.same_composition`: same elements, atomic fractions within 1 % of
 their value, so Li3YCl6 and Li6Y2Cl12 are the same composition).
 
-Saved as ``measured.csv`` with a manifest in its own model folder (``models/measured/``).
+Saved as ``measured.csv`` with a manifest in its own model folder (``models/measured/``), with
+``residual_kernel.json``: how the conductivity model's errors at two compositions go together
+(:class:`predictor.anchoring.ResidualKernel`), which lets a lab's own measurements correct the
+predictions of their neighbours (:meth:`predictor.Predictor.with_measurements`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +30,7 @@ from predictor.errors import CompositionError, ModelLoadError
 
 ARTIFACT_KIND = "measured-values"
 FILE = "measured.csv"
+KERNEL_FILE = "residual_kernel.json"
 COLUMNS = ["formula", "measured_log10_sigma", "measured_n", "measured_refs"]
 #: Element symbols as written in a formula: enough to find the rows worth parsing.
 _SYMBOL = re.compile(r"[A-Z][a-z]?")
@@ -39,6 +44,8 @@ class MeasuredValues:
     table : pandas.DataFrame
         Columns ``formula``, ``measured_log10_sigma`` (log10 S/cm), ``measured_n`` (reports
         merged into the label) and ``measured_refs`` (DOIs or references, "; "-joined).
+    kernel : predictor.anchoring.ResidualKernel, optional
+        The correlation of the conductivity model's held-out errors (None for older folders).
 
     Notes
     -----
@@ -46,8 +53,9 @@ class MeasuredValues:
     that loading a predictor does not parse a thousand formulas it may never need.
     """
 
-    def __init__(self, table: pd.DataFrame):
+    def __init__(self, table: pd.DataFrame, kernel=None):
         self.table = table[COLUMNS].reset_index(drop=True)
+        self.kernel = kernel
         self._rows_by_symbols: dict[frozenset[str], list[int]] = {}
         for row, formula in enumerate(self.table["formula"]):
             self._rows_by_symbols.setdefault(frozenset(_SYMBOL.findall(formula)), []).append(row)
@@ -62,7 +70,7 @@ class MeasuredValues:
         return self._parsed[row]
 
     @classmethod
-    def from_training_table(cls, table: pd.DataFrame, labels: np.ndarray) -> "MeasuredValues":
+    def from_training_table(cls, table: pd.DataFrame, labels: np.ndarray, kernel=None) -> "MeasuredValues":
         """From the training table of :func:`predictor.loaders.combined.load_conductivity_data`.
 
         ``labels``: the training targets (log10 S/cm, censored entries at their convention).
@@ -79,7 +87,7 @@ class MeasuredValues:
         n = table["n_reports"] if "n_reports" in table else pd.Series(1, index=table.index)
         return cls(pd.DataFrame({"formula": table["formula"].astype(str).to_numpy(),
                                  "measured_log10_sigma": np.asarray(labels, float),
-                                 "measured_n": n.fillna(1).astype(int).to_numpy(), "measured_refs": refs}))
+                                 "measured_n": n.fillna(1).astype(int).to_numpy(), "measured_refs": refs}), kernel)
 
     def lookup(self, compositions: Sequence[Composition]) -> pd.DataFrame:
         """One row per composition: its measured label, or NaN, 0 and "" when not measured."""
@@ -101,7 +109,11 @@ class MeasuredValues:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.table.to_csv(folder / FILE, index=False, float_format="%.6g")
-        write_manifest(folder, ARTIFACT_KIND, [FILE])
+        files = [FILE]
+        if self.kernel is not None:
+            (folder / KERNEL_FILE).write_text(json.dumps(self.kernel.to_dict()) + "\n")
+            files.append(KERNEL_FILE)
+        write_manifest(folder, ARTIFACT_KIND, files)
         return folder
 
     @classmethod
@@ -111,13 +123,21 @@ class MeasuredValues:
         The ``tolerance`` that earlier manifests carry (an absolute 1e-3 on atomic fractions)
         is not used: compositions are matched by the package's one rule.
         """
+        from predictor.anchoring import ResidualKernel
+
         folder = Path(folder)
-        read_manifest(folder, ARTIFACT_KIND)
+        manifest = read_manifest(folder, ARTIFACT_KIND)
         try:
             table = pd.read_csv(folder / FILE, dtype={"formula": str, "measured_refs": str}, keep_default_na=False)
             table["measured_log10_sigma"] = table["measured_log10_sigma"].astype(float)
             table["measured_n"] = table["measured_n"].astype(int)
-            return cls(table)
         except (KeyError, ValueError, pd.errors.ParserError) as exc:
             raise ModelLoadError(f"{folder / FILE} is not a table of measured values: {exc}") from None
+        kernel = None
+        if KERNEL_FILE in manifest["files"]:
+            try:
+                kernel = ResidualKernel.from_dict(json.loads((folder / KERNEL_FILE).read_text()))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ModelLoadError(f"{folder / KERNEL_FILE} is not a residual kernel: {exc}") from None
+        return cls(table, kernel)
 

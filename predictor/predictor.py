@@ -14,6 +14,7 @@ import pandas as pd
 from pymatgen.core import Composition
 from tqdm.auto import tqdm
 
+from predictor.anchoring import standardised_descriptors
 from predictor.artifacts import load_estimator
 from predictor.composition import REFERENCE_ELECTRODES, describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
@@ -206,6 +207,8 @@ class Predictor:
         self.conductivity_model = conductivity_model
         self.window_model = window_model
         self.measured = measured
+        #: A lab's measurements anchoring the conductivity predictions (:meth:`with_measurements`).
+        self.anchors = None
 
     @classmethod
     def load(cls, path: str | Path | None = None, model_family: str | None = None) -> "Predictor":
@@ -241,6 +244,61 @@ class Predictor:
             raise ModelLoadError(f"{folder / MEASURED_DIR} is missing (the training labels reported beside "
                                  "predictions); retrain with `predictor train`")
         return cls(conductivity, windows, MeasuredValues.load(folder / MEASURED_DIR), load_activation_model(folder))
+
+    def with_measurements(self, measurements, lab_std: float | None = None) -> Predictor:
+        """This predictor with its conductivity predictions anchored to a lab's own measurements.
+
+        Without retraining: each measured composition's error (measured minus predicted) moves
+        the predictions of the compositions near it in descriptor space, and narrows their
+        interval, by how much the model's held-out errors of one paper's compositions go
+        together (:mod:`predictor.anchoring`); far from every measurement nothing changes. A
+        measured composition itself returns its measurement (mean of its repeats) with the
+        lab's spread, and its ``measured_*`` columns name the rows.
+
+        Parameters
+        ----------
+        measurements : path of a CSV file, or DataFrame
+            The schema of ``predictor train --labels``: ``formula``, ``sigma_S_cm`` (S/cm) or
+            ``log10_sigma``, optional ``T_C`` (°C, default 25; other temperatures need ``Ea_eV``),
+            ``reference``, ``lab``, ``notes``.
+        lab_std : float, optional
+            Spread of the lab's repeated measurements of one composition (log10 S/cm); default
+            :data:`predictor.anchoring.DEFAULT_LAB_STD`.
+
+        Returns
+        -------
+        Predictor
+            A new predictor; this one is unchanged.
+
+        Raises
+        ------
+        LabelsError
+            When the table cannot be read or no row is usable (each row's reason).
+        ModelLoadError
+            When the model folder predates anchoring (no ``measured/residual_kernel.json``).
+        """
+        import copy
+
+        from predictor.anchoring import DEFAULT_LAB_STD, MeasurementAnchors, measurements_table, standardised_descriptors
+
+        kernel = getattr(self.measured, "kernel", None)
+        if kernel is None:
+            raise ModelLoadError("these models have no residual kernel (measured/residual_kernel.json): retrain "
+                                 "with `predictor train` to anchor predictions to measurements")
+        table = measurements_table(measurements)
+        for row in table.attrs["rejected"].itertuples():
+            log.warning("measurement row %s (%s) not used: %s", row.row, row.formula or "no formula", row.reason)
+        compositions = [parse_formula(f) for f in table["formula"]]
+        model, domain = self.conductivity_model, _descriptor_domain(self.conductivity_model)
+        features = Descriptors(compositions).get(model.feature_sets)
+        anchors = MeasurementAnchors(compositions, table["log10_sigma"], table["n"],
+                                     model.predict_distribution(compositions, features),
+                                     standardised_descriptors(domain, features), kernel,
+                                     DEFAULT_LAB_STD if lab_std is None else float(lab_std))
+        anchors.rows = table["rows"].tolist()
+        anchored = copy.copy(self)
+        anchored.anchors = anchors
+        return anchored
 
     def predict(self, formulas: Iterable[str] | str, batch_size: int = BATCH_SIZE,
                 progress: bool = False, *, temperature_C: float = REFERENCE_TEMPERATURE_C) -> pd.DataFrame:
@@ -347,6 +405,11 @@ class Predictor:
             descriptors = Descriptors(compositions)
             features = descriptors.get(model.feature_sets)
             result = model.predict_distribution(compositions, features)
+            which = np.full(len(compositions), -1)
+            if self.anchors is not None:
+                result, which = self.anchors.correct(
+                    compositions, standardised_descriptors(_descriptor_domain(model), features), result,
+                    getattr(model, "interval_ceiling", None))
             window_features = descriptors.get(self.window_model.feature_sets)
             windows = self.window_model.predict_distribution(compositions, window_features)
             notes = model.domain_notes(compositions, features, result)
@@ -356,6 +419,11 @@ class Predictor:
             if self.measured is not None:
                 for k, measured in enumerate(self.measured.lookup(compositions).to_dict("records")):
                     rows[good[k]].update(measured)
+            for k, j in enumerate(which):
+                if j >= 0:
+                    rows[good[k]].update(measured_log10_sigma=self.anchors.log10_sigma[j],
+                                         measured_n=int(self.anchors.n_repeats[j]),
+                                         measured_refs=f"your measurements (rows {self.anchors.rows[j]})")
             for k, i in enumerate(good):
                 row = rows[i]
                 row.update(
@@ -394,6 +462,16 @@ class Predictor:
         note = self.activation_model.temperature_note(temperature_C)
         notes = [[f"activation-energy model: {d}" for d in row] + ([note] if note else []) for row in domain]
         return {**result, **moved}, {**activation, "notes": domain}, notes
+
+
+def _descriptor_domain(model):
+    """The descriptor domain of a conductivity model (of its first member for the family average)."""
+    domain = getattr(model, "domain_", None)
+    if domain is None and getattr(model, "models", None):
+        domain = getattr(model.models[0], "domain_", None)
+    if domain is None:
+        raise ModelLoadError(f"the {model.model_family} conductivity model has no descriptor domain to anchor in")
+    return domain
 
 
 def load_activation_model(folder: Path):

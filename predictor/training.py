@@ -339,7 +339,8 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     start = target if (target / METRICS_FILE).is_file() else models_dir()
     with staged_replacement(target) as staging:
         reused = reuse_properties(start, staging, [p for p in PROPERTIES if p not in properties])
-        report = _train_into(staging, config, data, summary, progress, pretrained_weights(kept_from), properties)
+        report = _train_into(staging, config, data, summary, progress, pretrained_weights(kept_from), properties,
+                             start)
         if reused:
             for section, values in reused.items():
                 both = isinstance(values, dict) and isinstance(report.get(section), dict)
@@ -354,7 +355,16 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
             if (kept_from / name).is_dir():
                 shutil.copytree(kept_from / name, staging / name, symlinks=True)
     if track:
-        report = {**report, "mlflow_run_id": log_run(report, target)}
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run_id = log_run(report, target)
+        except (MlflowException, OSError) as exc:  # the models are written: tracking is a record of them
+            from predictor.tracking import tracking_uri
+
+            log.warning("the run was not logged to MLflow (%s): %s", tracking_uri(), str(exc).splitlines()[0])
+            run_id = None
+        report = {**report, "mlflow_run_id": run_id}
     return report
 
 
@@ -401,8 +411,13 @@ def pretrained_weights(folder: Path) -> Path | None:
 
 
 def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool,
-                pretrained: Path | None = None, properties: tuple[str, ...] = PROPERTIES) -> dict:
-    """Fit and evaluate the models of ``properties``, writing them and ``metrics.json`` into ``output_dir``."""
+                pretrained: Path | None = None, properties: tuple[str, ...] = PROPERTIES,
+                start: Path | None = None) -> dict:
+    """Fit and evaluate the models of ``properties``, writing them and ``metrics.json`` into ``output_dir``.
+
+    A window model whose labels, settings and libraries are those of the model folder ``start``
+    is copied from it instead (:func:`copy_if_unchanged`).
+    """
     table = data.table
     report = {
         "date": _dt.date.today().isoformat(),
@@ -417,13 +432,13 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     if "conductivity" in properties:
         model, labels = train_conductivity(config, output_dir, data, summary, report, progress)
     if "windows" in properties:
-        train_windows(config, output_dir, report, progress)
+        train_windows(config, output_dir, report, progress, start)
     if "activation" in properties:
         from predictor.activation_training import train_activation
 
         train_activation(config, output_dir, report, model, table, progress)
     if config.graph_family:
-        train_graph_family(config, output_dir, report, table, labels, pretrained, progress, properties)
+        train_graph_family(config, output_dir, report, table, labels, pretrained, progress, properties, start)
     report["default_families"] = write_default_families(config, output_dir)
     (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -446,7 +461,11 @@ def train_conductivity(config: TrainConfig, output_dir: Path, data, summary: dic
     labels = training_labels(table, config.censored_log10_sigma)
     model.fit(table["formula"].tolist(), labels, groups=table["group"])
     model.save(output_dir / CONDUCTIVITY_DIR)
-    MeasuredValues.from_training_table(table, labels).save(output_dir / MEASURED_DIR)
+    kernel = residual_kernel(model, table, labels)
+    MeasuredValues.from_training_table(table, labels, kernel).save(output_dir / MEASURED_DIR)
+    if kernel is not None and progress:
+        log.info("  held-out errors of one paper's compositions: correlation %.2f, length %.2f (%d pairs)",
+                 kernel.correlation, kernel.length, kernel.pairs)
     if model.held_out_ is not None:
         cv = grouped_cv_scores(model, table, labels)
         report["evaluation"]["grouped_cv"] = {k: v for k, v in cv.items() if k != "predictions"}
@@ -459,6 +478,25 @@ def train_conductivity(config: TrainConfig, output_dir: Path, data, summary: dic
                     log.info("  grouped CV by chemical system, %s: MAE %.3f, Spearman %.3f, 90%% coverage %.2f "
                              "(n=%d)", name, m["mae"], m["spearman"], m["coverage90"], m["n"])
     return model, labels
+
+
+def residual_kernel(model, table: pd.DataFrame, labels: np.ndarray):
+    """How the model's held-out errors at two compositions of one paper go together
+    (:class:`predictor.anchoring.ResidualKernel`; None without held-out predictions)."""
+    from predictor.anchoring import ResidualKernel, standardised_descriptors
+    from predictor.composition import parse_formula
+    from predictor.featurizers import CompositionFeaturizer
+
+    if model.held_out_ is None:
+        return None
+    measured = ~table["censored"].to_numpy(bool)
+    compositions = [parse_formula(f) for f in table["formula"][measured]]
+    descriptors = standardised_descriptors(
+        model.domain_, CompositionFeaturizer(tuple(model.feature_sets)).transform(compositions))
+    dois = table["doi"].fillna("") if "doi" in table else pd.Series("", index=table.index)
+    papers = [{p.strip().lower() for p in str(doi).split(";") if p.strip()} for doi in dois[measured]]
+    residuals = labels[measured] - model.held_out_["mean"][measured]
+    return ResidualKernel.fit(descriptors, residuals, model.held_out_["std"][measured], papers)
 
 
 def your_labels_held_out(table: pd.DataFrame, labels: np.ndarray, held_out: dict) -> dict:
@@ -508,30 +546,85 @@ def evaluate_new_papers(config: TrainConfig, table: pd.DataFrame, output_dir: Pa
                  m["median_within_paper_spearman"], m["coverage90"])
 
 
-def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress: bool = True) -> None:
-    """Evaluate and fit the window model; adds its data summary and metrics to ``report``."""
+def fingerprint(*parts) -> str:
+    """A hash of what decides a fit: its labels (a DataFrame), settings and library versions."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        elif isinstance(part, Path):
+            digest.update(part.read_bytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def copy_if_unchanged(start: Path | None, output_dir: Path, report: dict, key: str, print_: str,
+                      folders: tuple[str, ...], sections: tuple[str, ...], progress: bool,
+                      files: tuple[str, ...] = ()) -> bool:
+    """Copy ``folders`` (and ``files``, when there) and the report ``sections`` from the model folder ``start`` when its
+    ``report["fingerprints"][key]`` equals ours: the same labels, settings and libraries give the
+    same models (every fit is seeded and deterministic), so refitting them would only take time."""
+    if start is None or not (start / METRICS_FILE).is_file():
+        return False
+    old = json.loads((start / METRICS_FILE).read_text())
+    if old.get("fingerprints", {}).get(key) != report["fingerprints"][key]:
+        return False
+    if not all((start / folder).is_dir() for folder in folders):
+        return False
+    for folder in folders:
+        shutil.copytree(start / folder, output_dir / folder, symlinks=True)
+    for name in files:
+        if (start / name).is_file():
+            shutil.copy2(start / name, output_dir / name)
+    for dotted in sections:
+        section, _, name = dotted.partition(".")
+        if name and name in old.get(section, {}):
+            report.setdefault(section, {})[name] = old[section][name]
+        elif not name and section in old:
+            report[section] = old[section]
+    if progress:
+        log.info("%s: labels, settings and libraries unchanged since %s: copied, not refitted (the same models)",
+                 print_, start)
+    return True
+
+
+def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress: bool = True,
+                  start: Path | None = None) -> None:
+    """Evaluate and fit the window model; adds its data summary and metrics to ``report``.
+
+    Copied from ``start`` instead when nothing that decides it has changed (:func:`copy_if_unchanged`).
+    """
     labels = load_window_labels()
     report["window_data"] = {
         "rows": int(len(labels)),
         "rows_per_source": {k: int(v) for k, v in labels["source"].value_counts().items()},
         "na_rows": int((labels["carrier"] == "Na").sum()),
     }
-    if progress:
-        log.info("fitting the window model on all %d labels (its %d grouped folds are the held-out evaluation) ...",
-                 len(labels), config.cv_folds)
-    model = config.make_window_model()
-    model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]], groups=labels["group"])
-    model.save(output_dir / WINDOWS_DIR)
-    if all(m.held_out_ is not None for m in model.models_.values()):
-        cv = window_cv_scores(model, labels)
-        cv.pop("predictions").to_csv(output_dir / WINDOW_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
-        report["evaluation"]["window_grouped_cv"] = cv
+    report.setdefault("fingerprints", {})["windows"] = fingerprint(labels, config.window_params, config.cv_folds)
+    copied = copy_if_unchanged(start, output_dir, report, "windows", "window model", (WINDOWS_DIR,),
+                               ("evaluation.window_grouped_cv", "evaluation.window_rules_cv"), progress,
+                               (WINDOW_CV_PREDICTIONS_FILE,))
+    if not copied:
         if progress:
-            for limit in ("reduction_limit_V", "oxidation_limit_V"):
-                m = cv[limit].get("published_halides", cv[limit]["all"])
-                log.info("  %s: MAE %.3f V on held-out published halide windows (n=%d), %.3f V on all (n=%d)",
-                         limit, m["mae"], m["n"], cv[limit]["all"]["mae"], cv[limit]["all"]["n"])
-    if config.evaluate == "full":
+            log.info("fitting the window model on all %d labels (its %d grouped folds are the held-out evaluation) "
+                     "...", len(labels), config.cv_folds)
+        model = config.make_window_model()
+        model.fit(labels["formula"].tolist(), labels[["reduction_limit_V", "oxidation_limit_V"]],
+                  groups=labels["group"])
+        model.save(output_dir / WINDOWS_DIR)
+        if all(m.held_out_ is not None for m in model.models_.values()):
+            cv = window_cv_scores(model, labels)
+            cv.pop("predictions").to_csv(output_dir / WINDOW_CV_PREDICTIONS_FILE, index=False, float_format="%.4f")
+            report["evaluation"]["window_grouped_cv"] = cv
+            if progress:
+                for limit in ("reduction_limit_V", "oxidation_limit_V"):
+                    m = cv[limit].get("published_halides", cv[limit]["all"])
+                    log.info("  %s: MAE %.3f V on held-out published halide windows (n=%d), %.3f V on all (n=%d)",
+                             limit, m["mae"], m["n"], cv[limit]["all"]["mae"], cv[limit]["all"]["n"])
+    if config.evaluate == "full" and not (copied and "window_rules_cv" in report["evaluation"]):
         if progress:
             log.info("window model with the thermodynamic rules: grouped %d-fold CV (refitted) ...", config.cv_folds)
         rules = evaluate_window_cv(config.make_window_model, labels, config.cv_folds)
@@ -548,7 +641,7 @@ def held_out_metrics(y, held_out: dict) -> dict:
 
 def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, table: pd.DataFrame,
                        labels: np.ndarray | None, pretrained: Path | None = None, progress: bool = True,
-                       properties: tuple[str, ...] = PROPERTIES) -> None:
+                       properties: tuple[str, ...] = PROPERTIES, start: Path | None = None) -> None:
     """Fit the graph-network conductivity and window models (of ``properties``) into ``families/graph-network/``.
 
     Their held-out metrics (the out-of-fold predictions of the members' grouped folds by
@@ -566,7 +659,7 @@ def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, tabl
         if model.held_out_ is not None:
             family["log10_sigma"] = held_out_metrics(labels, model.held_out_)
     if "windows" in properties:
-        _train_graph_windows(config, output_dir, family, pretrained, progress)
+        _train_graph_windows(config, output_dir, report, pretrained, progress, start)
     if progress:
         for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V"):
             if name in family:
@@ -575,9 +668,16 @@ def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, tabl
                          m["coverage90"], m["n"])
 
 
-def _train_graph_windows(config: TrainConfig, output_dir: Path, family: dict, pretrained: Path | None,
-                         progress: bool) -> None:
+def _train_graph_windows(config: TrainConfig, output_dir: Path, report: dict, pretrained: Path | None,
+                         progress: bool, start: Path | None) -> None:
     window_labels = load_window_labels()
+    family = report["graph_family"]
+    report.setdefault("fingerprints", {})["graph_windows"] = fingerprint(
+        window_labels, config.graph_params, pretrained if pretrained is not None else "no pretrained weights")
+    if copy_if_unchanged(start, output_dir, report, "graph_windows", "graph-network window model",
+                         (family_part(GRAPH_NETWORK, WINDOWS_DIR),),
+                         ("graph_family.reduction_limit_V", "graph_family.oxidation_limit_V"), progress):
+        return
     if progress:
         log.info("graph-network family: window limits on %d labels ...", len(window_labels))
     windows = config.make_graph_window_model(pretrained)

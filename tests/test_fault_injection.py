@@ -728,3 +728,25 @@ def test_mlflow_serve_answers_strict_json_and_clean_errors(tiny_pyfunc, tmp_path
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
+
+
+@pytest.mark.slow
+def test_a_window_model_whose_inputs_did_not_change_is_copied_not_refitted(tiny_training, tmp_path, caplog):
+    """Retraining with new conductivity labels must not spend minutes refitting identical window models."""
+    import dataclasses
+
+    from predictor.training import train
+
+    folder = tmp_path / "models"
+    train(tiny_training, folder, progress=False)
+    first = (folder / "windows" / "reduction_limit_V" / "member_00.txt").read_text()
+    caplog.set_level(logging.INFO, logger="predictor")
+    report = train(tiny_training, folder, progress=True)
+    assert any(m.startswith("window model: labels, settings and libraries unchanged since") for m in caplog.messages)
+    assert (folder / "windows" / "reduction_limit_V" / "member_00.txt").read_text() == first
+    assert "window_grouped_cv" in report["evaluation"]
+    caplog.clear()
+    changed = dataclasses.replace(tiny_training, window_params={**tiny_training.window_params, "learning_rate": 0.2})
+    train(changed, folder, progress=True)
+    assert not any(m.startswith("window model: labels, settings") for m in caplog.messages)
+    assert (folder / "windows" / "reduction_limit_V" / "member_00.txt").read_text() != first
