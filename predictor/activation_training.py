@@ -138,7 +138,7 @@ def activation_metrics_table(report: dict) -> str:
 
 
 def train_activation(config, output_dir: Path, report: dict, conductivity_model, conductivity_table: pd.DataFrame,
-                     progress: bool = True) -> ArrheniusModel:
+                     progress: bool = True, extra: pd.DataFrame | None = None) -> ArrheniusModel:
     """Evaluate and fit the Ea model, save it in ``output_dir/activation``; add its metrics to ``report``.
 
     Parameters
@@ -150,8 +150,10 @@ def train_activation(config, output_dir: Path, report: dict, conductivity_model,
         ``oof_residuals_`` give the correlation of the errors).
     conductivity_table : pandas.DataFrame
         Its training table (``composition_key``, ``censored``).
+    extra : pandas.DataFrame, optional
+        A lab's usable rows: their ``Ea_eV`` values replace the other sources' labels.
     """
-    data = load_activation_labels(config.activation_sources)
+    data = load_activation_labels(config.activation_sources, extra=extra)
     labels = data.table
     checks = consistency_checks()
     report["activation_data"] = {

@@ -25,6 +25,7 @@ series, not its level, limits what a measurement can fix.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -117,8 +118,8 @@ class ResidualKernel:
 
 
 def anchor(query: np.ndarray, mean: np.ndarray, std: np.ndarray, measured: np.ndarray, residuals: np.ndarray,
-           measured_std: np.ndarray, kernel: ResidualKernel, lab_std: float = DEFAULT_LAB_STD
-           ) -> tuple[np.ndarray, np.ndarray]:
+           measured_std: np.ndarray, kernel: ResidualKernel, lab_std: float = DEFAULT_LAB_STD,
+           n_repeats: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian-process posterior of log10 sigma at ``query`` given the measured errors.
 
     Parameters
@@ -134,19 +135,34 @@ def anchor(query: np.ndarray, mean: np.ndarray, std: np.ndarray, measured: np.nd
     kernel : ResidualKernel
     lab_std : float
         Spread of the lab's measurement of one composition (log10 S/cm).
+    n_repeats : ndarray of int, shape (m,), optional
+        Measurements averaged into each value (its spread is ``lab_std / sqrt(n)``); default 1.
 
     Returns
     -------
     mean, std : ndarray, shape (n,)
     """
-    cross = np.asarray(std)[:, None] * np.asarray(measured_std)[None, :] * kernel(squared_distances(query, measured))
-    gram = np.asarray(measured_std)[:, None] * np.asarray(measured_std)[None, :] * kernel(
-        squared_distances(measured, measured))
-    np.fill_diagonal(gram, np.asarray(measured_std) ** 2 + lab_std**2)
+    measured_std = np.asarray(measured_std, float)
+    repeats = np.ones(len(measured_std)) if n_repeats is None else np.asarray(n_repeats, float)
+    cross = np.asarray(std)[:, None] * measured_std[None, :] * kernel(squared_distances(query, measured))
+    gram = measured_std[:, None] * measured_std[None, :] * kernel(squared_distances(measured, measured))
+    np.fill_diagonal(gram, measured_std**2 + lab_std**2 / repeats)
     weights = np.linalg.solve(gram, cross.T).T  # (n, m)
     corrected = np.asarray(mean) + weights @ np.asarray(residuals)
     variance = np.asarray(std) ** 2 - np.einsum("ij,ij->i", weights, cross)
-    return corrected, np.sqrt(np.maximum(variance, lab_std**2))
+    return corrected, np.sqrt(np.maximum(variance, 0.0))
+
+
+def check_lab_std(lab_std) -> float:
+    """``lab_std`` (log10 S/cm) as a positive finite float; ValueError naming it otherwise."""
+    try:
+        value = float(lab_std)
+    except (TypeError, ValueError):
+        raise ValueError(f"lab_std={lab_std!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"lab_std={lab_std!r}: the spread of repeated measurements must be a positive number "
+                         "(log10 S/cm, e.g. 0.15)")
+    return value
 
 
 class MeasurementAnchors:
@@ -168,10 +184,13 @@ class MeasurementAnchors:
         Their :func:`standardised_descriptors`.
     kernel : ResidualKernel
     lab_std : float
+        Spread of one measurement (log10 S/cm); a value averaged over n repeats has ``lab_std / sqrt(n)``.
     """
 
     def __init__(self, compositions, log10_sigma, n_repeats, prediction: dict, descriptors: np.ndarray,
                  kernel: ResidualKernel, lab_std: float = DEFAULT_LAB_STD):
+        from predictor.composition import atomic_fractions
+
         self.compositions = list(compositions)
         self.log10_sigma = np.asarray(log10_sigma, float)
         self.n_repeats = np.asarray(n_repeats, int)
@@ -179,37 +198,62 @@ class MeasurementAnchors:
         self.model_std = np.asarray(prediction["std"], float)
         self.descriptors = descriptors
         self.kernel = kernel
-        self.lab_std = float(lab_std)
+        self.lab_std = check_lab_std(lab_std)
+        self.spread = self.lab_std / np.sqrt(self.n_repeats)
+        self._by_elements: dict[tuple[str, ...], list[int]] = {}
+        for j, composition in enumerate(self.compositions):
+            self._by_elements.setdefault(atomic_fractions(composition)[0], []).append(j)
 
-    def correct(self, compositions, descriptors: np.ndarray, result: dict,
+    def measured_index(self, composition) -> int:
+        """The index of the measurement of this composition (same composition rule), or -1."""
+        from predictor.composition import atomic_fractions, fractions_match
+
+        elements, fractions = atomic_fractions(composition)
+        for j in self._by_elements.get(elements, ()):
+            if fractions_match(atomic_fractions(self.compositions[j])[1], fractions):
+                return j
+        return -1
+
+    def posterior(self, compositions, descriptors: np.ndarray, mean: np.ndarray, std: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Anchored mean and std of compositions (a measured one: its value and spread), and which are measured."""
+        mean, std = anchor(descriptors, mean, std, self.descriptors, self.residuals, self.model_std, self.kernel,
+                           self.lab_std, self.n_repeats)
+        which = np.array([self.measured_index(c) for c in compositions], dtype=int)
+        measured = which >= 0
+        mean[measured], std[measured] = self.log10_sigma[which[measured]], self.spread[which[measured]]
+        return mean, std, which
+
+    def correct(self, compositions, descriptors: np.ndarray, result: dict, predict,
                 ceiling: float | None = None) -> tuple[dict, np.ndarray]:
         """``result`` (``mean``, ``std``, ``lo``, ``hi`` of ``compositions``) anchored to the measurements.
 
-        Returns the corrected result and, per composition, the index of the measurement it is,
-        or -1. The interval moves with the mean and shrinks with the std (its asymmetry kept),
-        its upper bound capped at ``ceiling``; a measured composition's is its measurement ±
-        1.645 lab spreads.
+        ``predict`` maps a list of compositions to the model's ``(mean, std, descriptors)``: a
+        composition with trace elements takes the anchoring of its versions without them, weighed
+        as the model weighs their predictions (:mod:`predictor.estimators.trace_elements`), so
+        that a trace of a dopant in a measured composition moves continuously away from the
+        measurement. Returns the corrected result (90 % interval: mean ± 1.645 std, its upper
+        bound capped at ``ceiling`` but never below the mean) and, per composition, the index of
+        the measurement it is, or -1.
         """
-        from predictor.composition import same_composition
+        from predictor.estimators.trace_elements import pin_trace_elements
 
-        mean, std = anchor(descriptors, result["mean"], result["std"], self.descriptors, self.residuals,
-                           self.model_std, self.kernel, self.lab_std)
-        which = np.full(len(compositions), -1)
-        for k, composition in enumerate(compositions):
-            for j, known in enumerate(self.compositions):
-                if same_composition(composition, known):
-                    which[k] = j
-                    mean[k] = self.log10_sigma[j]
-                    std[k] = self.lab_std / np.sqrt(self.n_repeats[j])
-                    break
-        shrink = std / np.asarray(result["std"], float)
-        lo = mean - (result["mean"] - result["lo"]) * shrink
-        hi = mean + (result["hi"] - result["mean"]) * shrink
-        measured = which >= 0
-        lo[measured], hi[measured] = mean[measured] - Z90 * std[measured], mean[measured] + Z90 * std[measured]
+        model_mean = np.asarray(result["mean"], float)
+        anchored, std, which = self.posterior(compositions, descriptors, model_mean.copy(),
+                                              np.asarray(result["std"], float).copy())
+
+        def of_versions(versions):
+            version_mean, version_std, version_descriptors = predict(versions)
+            version_anchored, version_spread, _ = self.posterior(versions, version_descriptors, version_mean.copy(),
+                                                                 version_std.copy())
+            return version_anchored - version_mean, version_spread
+
+        correction, std = pin_trace_elements(compositions, [anchored - model_mean, std], of_versions, power=1)
+        mean = model_mean + correction
+        hi = mean + Z90 * std
         if ceiling is not None:
-            hi = np.minimum(hi, ceiling)
-        return {**result, "mean": mean, "std": std, "lo": lo, "hi": hi}, which
+            hi = np.maximum(np.minimum(hi, ceiling), mean)
+        return {**result, "mean": mean, "std": std, "lo": mean - Z90 * std, "hi": hi}, which
 
 
 def measurements_table(labels) -> pd.DataFrame:
@@ -224,6 +268,12 @@ def measurements_table(labels) -> pd.DataFrame:
     from predictor.loaders.user_labels import read_user_labels
 
     usable, rejected = read_user_labels(labels)
+    other = usable[usable["log10_sigma"].isna()]
+    rejected = pd.concat([rejected, pd.DataFrame({"source": other["source"], "formula": other["formula"],
+                                                  "row": other["row"],
+                                                  "reason": "no conductivity: measurements anchor conductivity"})],
+                         ignore_index=True).sort_values("row", kind="stable")
+    usable = usable[usable["log10_sigma"].notna()]
     if usable.empty:
         reasons = "; ".join(f"row {r.row} ({r.formula or 'no formula'}): {r.reason}" for r in rejected.itertuples())
         raise LabelsError(f"no usable measurement: {reasons or 'the table is empty'}")

@@ -78,7 +78,9 @@ def plot_arrhenius(table: pd.DataFrame):
     ----------
     table : pandas.DataFrame
         Output of :func:`arrhenius_table`. Rows with an error are left out of the plot (the
-        legend lists the formulas that could not be drawn).
+        legend lists the formulas that could not be drawn). A formula's measured room-temperature
+        value (``measured_log10_sigma``: its training label, or a lab's ``--measured`` value) is
+        drawn as a star at 25 °C.
 
     Returns
     -------
@@ -102,6 +104,10 @@ def plot_arrhenius(table: pd.DataFrame):
         line, = ax.plot(inverse, part["log10_sigma"], lw=1.5, label=f"{formula} (Ea {ea:.2f}±{ea_std:.2f} eV)")
         ax.fill_between(inverse, part["log10_sigma_lo90"], part["log10_sigma_hi90"], color=line.get_color(), alpha=0.15,
                         lw=0)
+        measured = part["measured_log10_sigma"].dropna() if "measured_log10_sigma" in part else []
+        if len(measured):
+            ax.plot(1000.0 / (25.0 + ZERO_CELSIUS_K), measured.iloc[0], "*", color=line.get_color(),
+                    markeredgecolor="black", markersize=12, label=f"{formula}: measured at 25 °C")
     ax.axvline(1000.0 / (25.0 + ZERO_CELSIUS_K), color="grey", ls=":", lw=1, label="25 °C (the room-temperature model)")
     ax.set(xlabel="1000 / T (1/K)", ylabel="log10 σ (S/cm)",
            title="predicted conductivity (band: 90 % interval)")

@@ -281,7 +281,7 @@ def cmd_arrhenius(args) -> int:
 def cmd_data(args) -> int:
     import textwrap
 
-    from predictor.data_sources import DATA_SOURCES, describe_data_dir, source_status
+    from predictor.data_sources import DATA_SOURCES, describe_data_dir, source_status, validation_summary
     from predictor.formatting import terminal_width
 
     width = terminal_width()
@@ -297,6 +297,8 @@ def cmd_data(args) -> int:
         fields = [("what", source.title), ("where", f"{folder} ({', '.join(source.files)})"),
                   ("version", "; ".join(versions) or "-"), ("licence", source.licence), ("cite", source.citation),
                   ("get it", source.how_to_get.format(folder=folder)), ("used by", source.used_by)]
+        if (summary := validation_summary(source)) is not None:
+            fields.append(("labels", summary))
         lines += ["", f"{source.name}: {state}"]
         for label, text in fields:
             lines += textwrap.wrap(text, width=width, initial_indent=f"  {label + ':':<9}", subsequent_indent=" " * 11,
@@ -338,12 +340,9 @@ def cmd_train(args) -> int:
     config = (TrainConfig.quick(**settings) if args.quick else TrainConfig(**settings)).with_seed(args.seed)
     labels = before = None
     properties = tuple(args.properties or PROPERTIES)
-    if args.labels and "conductivity" not in properties:
-        print("predictor train: --labels are conductivity measurements: add --property conductivity", file=sys.stderr)
-        return EXIT_USAGE
     if args.labels:
         from predictor.errors import LabelsError
-        from predictor.loaders.user_labels import read_user_labels
+        from predictor.loaders.user_labels import label_properties, read_user_labels
 
         try:
             labels, rejected = read_user_labels(args.labels)
@@ -355,6 +354,12 @@ def cmd_train(args) -> int:
             print(f"predictor train: no usable row in {args.labels}: {reasons or 'the table is empty'}",
                   file=sys.stderr)
             return EXIT_USAGE
+        given = label_properties(labels)
+        if not set(given) & set(properties):
+            print(f"predictor train: {args.labels} holds {' and '.join(given)} labels, none of them retrained: add "
+                  + " or ".join(f"--property {p}" for p in given), file=sys.stderr)
+            return EXIT_USAGE
+        labels = labels[labels["log10_sigma"].notna()]
         before = _predict_log10_sigma(models_dir(), labels["formula"])
     try:
         report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
@@ -482,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "checkout), its version (SHA-256), licence and how to obtain it.")
     d.set_defaults(func=cmd_data)
 
-    from predictor.loaders import SOURCES
+    from predictor.loaders import ALL_SOURCES, SOURCES
     from predictor.training import EVALUATIONS, PROPERTIES
 
     t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
@@ -493,9 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
                                           "~/.local/share/predictor/models on Linux; the shipped models/ only "
                                           "when named here)")
     t.add_argument("--labels", metavar="CSV",
-                   help="your own conductivity measurements: columns formula, sigma_S_cm or log10_sigma, T_C "
-                        "(default 25), optional Ea_eV, reference, lab, notes; used before every other source")
-    t.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES, help="conductivity sources")
+                   help="your own measurements: columns formula, sigma_S_cm or log10_sigma, T_C (default 25), "
+                        "Ea_eV, reduction_limit_V and oxidation_limit_V (any of the three labels), reference, lab, "
+                        "notes; each label used before every other source")
+    t.add_argument("--sources", nargs="+", default=list(SOURCES), choices=ALL_SOURCES,
+                   help=f"conductivity sources, in order of precedence (default: {' '.join(SOURCES)})")
     t.add_argument("--property", dest="properties", action="append", choices=PROPERTIES,
                    help="retrain only this property (repeat for more); the others' models are copied from the "
                         "folder training starts from (-o when it holds models, else the shipped ones)")

@@ -98,6 +98,20 @@ DATA_SOURCES = (
         known_sha256={"mp-formation-2020.csv": "92ba6fd2a0777261ba78bf72a0244875a78f05a5902993d9440c18255802a644"},
     ),
     DataSource(
+        name="laskowski",
+        title="Laskowski et al. (2023): 1,928 table rows of Li conductors, 850 activation energies and 1,344 "
+              "room-temperature conductivities, extracted from a PDF (validated and repaired row by row)",
+        folder="laskowski",
+        files=("laskowski_semi-fromatted.csv", "doi_lookup_table.csv"),
+        licence="CC-BY 4.0 (as redistributed in the OBELiX repository)",
+        citation="Laskowski, McHaffie, See, Energy Environ. Sci. 16, 1264 (2023), doi:10.1039/D2EE03499A",
+        how_to_get="download data/misc/laskowski_semi-fromatted.csv and data/misc/doi_lookup_table.csv of "
+                   "github.com/NRC-Mila/OBELiX to {folder}/",
+        used_by="predictor train (activation-energy labels; conductivity labels with --sources ... laskowski)",
+        known_sha256={"laskowski_semi-fromatted.csv": "606926c22779b71b82d98f833cfde8e31d540739decee3ff872f779902f75e61",
+                      "doi_lookup_table.csv": "b890a2d06752613d2be77e3cf7562a14718b892c516d15d4c88686d9a122313d"},
+    ),
+    DataSource(
         name="curated",
         title="the project's curated halide conductivities and windows, and the thermodynamic windows "
               "computed from the MP table",
@@ -112,10 +126,14 @@ DATA_SOURCES = (
 )
 
 
+#: Data files without a header row.
+HEADERLESS = frozenset({"laskowski_semi-fromatted.csv"})
+
+
 def _data_rows(path: Path) -> int:
-    """Records of a CSV file below its header (quoted line breaks count once)."""
+    """Records of a CSV file below its header, if it has one (quoted line breaks count once)."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+        return max(sum(1 for _ in csv.reader(handle)) - (path.name not in HEADERLESS), 0)
 
 
 def data_root() -> Path:
@@ -151,6 +169,24 @@ def source_status(source: DataSource) -> dict:
         reference = source.known_sha256.get(name)
         files[name] = {"sha256": sha, "rows": _data_rows(path), "known": None if reference is None else sha == reference}
     return {"name": source.name, "folder": folder, "present": not missing, "missing": missing, "files": files}
+
+
+def validation_summary(source: DataSource) -> str | None:
+    """What a validating loader made of a present source: labels used, rows rejected by reason (None: no such loader)."""
+    if source.name != "laskowski" or not source_status(source)["present"]:
+        return None
+    import re
+
+    from predictor.loaders.laskowski import load_laskowski
+
+    data = load_laskowski(source_folder(source))
+    labels = data.labels
+    reasons = (data.rejected["reason"].str.replace(r"'[^']*'", "'...'", regex=True)
+               .str.replace(r"-?\d+(\.\d+)?(e-?\d+)?", "#", regex=True).str.split(":").str[0].value_counts())
+    rejected = "; ".join(f"{reason} {count}" for reason, count in reasons.items())
+    return (f"{len(labels)} rows used: {int(labels['log10_sigma'].notna().sum())} conductivities, "
+            f"{int(labels['Ea_eV'].notna().sum())} activation energies ({int((labels['repaired'] != '').sum())} "
+            f"formulas repaired); {len(data.rejected)} rows or labels rejected: {re.sub(r'  +', ' ', rejected)}")
 
 
 def describe_data_dir() -> str:

@@ -91,7 +91,8 @@ def save_diagnostics(predictions: pd.DataFrame, labels: list[str], gains: np.nda
 def plot_screening(table: pd.DataFrame):
     """Conductivity with its 90 % band (top) and both window limits (bottom) against x, per dopant.
 
-    ``table`` is the output of :func:`predictor.screening.screen`.
+    ``table`` is the output of :func:`predictor.screening.screen`; the measured values it holds
+    (``measured_log10_sigma``: training labels, and a lab's ``--measured`` rows) are drawn as stars.
     """
     ok = table[table["error"] == ""].sort_values("x")
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.5), sharex=True)
@@ -99,6 +100,10 @@ def plot_screening(table: pd.DataFrame):
         colour = f"C{i}"
         top.plot(series["x"], series["log10_sigma"], "o-", color=colour, label=dopant)
         top.fill_between(series["x"], series["log10_sigma_lo90"], series["log10_sigma_hi90"], color=colour, alpha=0.2)
+        measured = series[series["measured_log10_sigma"].notna()] if "measured_log10_sigma" in series else series[:0]
+        if len(measured):
+            top.plot(measured["x"], measured["measured_log10_sigma"], "*", color=colour, markeredgecolor="black",
+                     markersize=11, label=f"{dopant}: measured (training labels, --measured)")
         for limit, marker in (("reduction_limit_V", "v"), ("oxidation_limit_V", "^")):
             bottom.errorbar(series["x"], series[limit], yerr=series[f"{limit}_std"], fmt=f"{marker}-", color=colour,
                             label=f"{dopant} {limit.split('_')[0]}")

@@ -253,7 +253,10 @@ class Predictor:
         interval, by how much the model's held-out errors of one paper's compositions go
         together (:mod:`predictor.anchoring`); far from every measurement nothing changes. A
         measured composition itself returns its measurement (mean of its repeats) with the
-        lab's spread, and its ``measured_*`` columns name the rows.
+        lab's spread (``lab_std / sqrt(n)`` for n repeats), and its ``measured_*`` columns name
+        the rows; a trace of a dopant in it moves away from the measurement continuously. The
+        kernel comes from the gradient-boosted model's held-out errors and is used for every
+        model family.
 
         Parameters
         ----------
@@ -294,7 +297,7 @@ class Predictor:
         anchors = MeasurementAnchors(compositions, table["log10_sigma"], table["n"],
                                      model.predict_distribution(compositions, features),
                                      standardised_descriptors(domain, features), kernel,
-                                     DEFAULT_LAB_STD if lab_std is None else float(lab_std))
+                                     DEFAULT_LAB_STD if lab_std is None else lab_std)
         anchors.rows = table["rows"].tolist()
         anchored = copy.copy(self)
         anchored.anchors = anchors
@@ -407,9 +410,15 @@ class Predictor:
             result = model.predict_distribution(compositions, features)
             which = np.full(len(compositions), -1)
             if self.anchors is not None:
-                result, which = self.anchors.correct(
-                    compositions, standardised_descriptors(_descriptor_domain(model), features), result,
-                    getattr(model, "interval_ceiling", None))
+                domain = _descriptor_domain(model)
+
+                def predict_versions(versions):
+                    version_features = Descriptors(versions).get(model.feature_sets)
+                    prediction = model.predict_distribution(versions, version_features)
+                    return prediction["mean"], prediction["std"], standardised_descriptors(domain, version_features)
+
+                result, which = self.anchors.correct(compositions, standardised_descriptors(domain, features), result,
+                                                     predict_versions, getattr(model, "interval_ceiling", None))
             window_features = descriptors.get(self.window_model.feature_sets)
             windows = self.window_model.predict_distribution(compositions, window_features)
             notes = model.domain_notes(compositions, features, result)

@@ -257,15 +257,24 @@ def sources_line(summary: dict, sources: tuple[str, ...]) -> str:
     return f"training data: {summary['rows']} conductivity labels ({used}{not_found})"
 
 
-def user_labels_lines(data) -> list[str]:
-    """What became of a lab's rows: how many are used, and each unusable one with its reason."""
+def user_labels_lines(data, user: pd.DataFrame | None = None) -> list[str]:
+    """What became of a lab's rows: how many are used, and each unusable one with its reason.
+
+    ``data``: the conductivity data loaded with the lab's labels; ``user``: the lab's usable rows
+    (:func:`predictor.loaders.user_labels.read_user_labels`), to count its Ea and window labels.
+    """
     from predictor.loaders.user_labels import USER_SOURCE
 
     mine = data.table[data.table["source"] == USER_SOURCE]
     bad = data.rejected[data.rejected["source"] == USER_SOURCE] if len(data.rejected) else data.rejected
     rows = int(mine["n_reports"].sum())
+    others = ""
+    if user is not None:
+        rows += int(user["log10_sigma"].isna().sum())  # rows with Ea or window labels only
+        ea, windows = int(user["Ea_eV"].notna().sum()), int(user["reduction_limit_V"].notna().sum())
+        others = "".join(f"; {n} {name}" for n, name in ((ea, "activation energies"), (windows, "windows")) if n)
     lines = [f"your labels: {rows + len(bad)} rows, {rows} used ({len(mine)} compositions, before every other "
-             f"source), {len(bad)} not used"]
+             f"source{others}), {len(bad)} not used"]
     lines += [f"  row {int(r['row'])} ({r['formula'] or 'no formula'}): {r['reason']}" for _, r in bad.iterrows()]
     return lines
 
@@ -295,9 +304,10 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
         Log the run (metrics, plots, model card) and register the predictor with MLflow
         (:mod:`predictor.tracking`; off when tracking is disabled there).
     extra_labels : path of a CSV file or DataFrame, optional
-        A lab's own conductivity measurements (:mod:`predictor.loaders.user_labels`), used
-        before every other source for the same composition; the first lines of the log say
-        how many rows were used and why any were not.
+        A lab's own measurements (:mod:`predictor.loaders.user_labels`: conductivity, Ea and
+        window labels), each used before every other source for the same composition by the
+        model of its property (when retrained); the first lines of the log say how many rows
+        were used and why any were not.
     properties : tuple of str, default=PROPERTIES
         The properties to retrain (``"conductivity"``, ``"windows"``, ``"activation"``); the
         models of the others (every family) and their metrics are copied from the model folder
@@ -320,8 +330,17 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     properties = tuple(dict.fromkeys(properties))
     if unknown := set(properties) - set(PROPERTIES):
         raise ValueError(f"unknown properties {sorted(unknown)}: choose from {', '.join(PROPERTIES)}")
-    if extra_labels is not None and "conductivity" not in properties:
-        raise ValueError("labels are conductivity measurements: retrain the conductivity property with them")
+    user = None
+    if extra_labels is not None:
+        from predictor.loaders.user_labels import label_properties, read_user_labels
+
+        user = read_user_labels(extra_labels)[0]
+        given = label_properties(user)
+        if given and not set(given) & set(properties):
+            raise ValueError(f"the labels hold {' and '.join(given)} labels, and none of them is retrained")
+        for prop in given:
+            if prop not in properties:
+                log.warning("your %s labels are not used: %s is not retrained (add it to the properties)", prop, prop)
     data = load_conductivity_data(config.sources, extra_labels=extra_labels)
     table = data.table
     summary = data_summary(table)
@@ -330,7 +349,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     log.debug("training data: %s", summary)
     if progress:
         if extra_labels is not None:
-            for line in user_labels_lines(data):
+            for line in user_labels_lines(data, user):
                 log.info(line)
         log.info(sources_line(summary, config.sources))
     check_replaceable(target, set(summary["rows_per_source"]), allow_fewer_sources)
@@ -340,7 +359,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     with staged_replacement(target) as staging:
         reused = reuse_properties(start, staging, [p for p in PROPERTIES if p not in properties])
         report = _train_into(staging, config, data, summary, progress, pretrained_weights(kept_from), properties,
-                             start)
+                             start, user)
         if reused:
             for section, values in reused.items():
                 both = isinstance(values, dict) and isinstance(report.get(section), dict)
@@ -412,11 +431,12 @@ def pretrained_weights(folder: Path) -> Path | None:
 
 def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, progress: bool,
                 pretrained: Path | None = None, properties: tuple[str, ...] = PROPERTIES,
-                start: Path | None = None) -> dict:
+                start: Path | None = None, user: pd.DataFrame | None = None) -> dict:
     """Fit and evaluate the models of ``properties``, writing them and ``metrics.json`` into ``output_dir``.
 
     A window model whose labels, settings and libraries are those of the model folder ``start``
-    is copied from it instead (:func:`copy_if_unchanged`).
+    is copied from it instead (:func:`copy_if_unchanged`). ``user``: a lab's usable rows, whose
+    Ea and window labels join those models' labels (its conductivities are in ``data``).
     """
     table = data.table
     report = {
@@ -431,14 +451,16 @@ def _train_into(output_dir: Path, config: TrainConfig, data, summary: dict, prog
     model = labels = None
     if "conductivity" in properties:
         model, labels = train_conductivity(config, output_dir, data, summary, report, progress)
+    window_labels = load_window_labels(user) if "windows" in properties else None
     if "windows" in properties:
-        train_windows(config, output_dir, report, progress, start)
+        train_windows(config, output_dir, report, window_labels, progress, start)
     if "activation" in properties:
         from predictor.activation_training import train_activation
 
-        train_activation(config, output_dir, report, model, table, progress)
+        train_activation(config, output_dir, report, model, table, progress, user)
     if config.graph_family:
-        train_graph_family(config, output_dir, report, table, labels, pretrained, progress, properties, start)
+        train_graph_family(config, output_dir, report, table, labels, pretrained, progress, properties, start,
+                           window_labels)
     report["default_families"] = write_default_families(config, output_dir)
     (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -546,11 +568,22 @@ def evaluate_new_papers(config: TrainConfig, table: pd.DataFrame, output_dir: Pa
                  m["median_within_paper_spearman"], m["coverage90"])
 
 
+#: The package's code that fits and scores a model (relative to the package folder): part of every fingerprint.
+FIT_CODE = ("estimators", "featurizers", "nn", "domain.py", "composition.py", "evaluation.py", "loaders")
+
+
 def fingerprint(*parts) -> str:
-    """A hash of what decides a fit: its labels (a DataFrame), settings and library versions."""
+    """A hash of what decides a fit: its labels (a DataFrame), settings, library versions and the
+    package's fitting code (:data:`FIT_CODE`), so that a model is copied only when refitting it
+    could not give another one."""
     import hashlib
 
     digest = hashlib.sha256(json.dumps(library_versions(), sort_keys=True).encode())
+    package = Path(__file__).resolve().parent
+    for name in FIT_CODE:
+        path = package / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
     for part in parts:
         if isinstance(part, pd.DataFrame):
             digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
@@ -591,13 +624,14 @@ def copy_if_unchanged(start: Path | None, output_dir: Path, report: dict, key: s
     return True
 
 
-def train_windows(config: TrainConfig, output_dir: Path, report: dict, progress: bool = True,
-                  start: Path | None = None) -> None:
-    """Evaluate and fit the window model; adds its data summary and metrics to ``report``.
+def train_windows(config: TrainConfig, output_dir: Path, report: dict, labels: pd.DataFrame | None = None,
+                  progress: bool = True, start: Path | None = None) -> None:
+    """Evaluate and fit the window model on ``labels`` (default: :func:`load_window_labels`); adds its data
+    summary and metrics to ``report``.
 
     Copied from ``start`` instead when nothing that decides it has changed (:func:`copy_if_unchanged`).
     """
-    labels = load_window_labels()
+    labels = load_window_labels() if labels is None else labels
     report["window_data"] = {
         "rows": int(len(labels)),
         "rows_per_source": {k: int(v) for k, v in labels["source"].value_counts().items()},
@@ -641,7 +675,8 @@ def held_out_metrics(y, held_out: dict) -> dict:
 
 def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, table: pd.DataFrame,
                        labels: np.ndarray | None, pretrained: Path | None = None, progress: bool = True,
-                       properties: tuple[str, ...] = PROPERTIES, start: Path | None = None) -> None:
+                       properties: tuple[str, ...] = PROPERTIES, start: Path | None = None,
+                       window_labels: pd.DataFrame | None = None) -> None:
     """Fit the graph-network conductivity and window models (of ``properties``) into ``families/graph-network/``.
 
     Their held-out metrics (the out-of-fold predictions of the members' grouped folds by
@@ -659,7 +694,7 @@ def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, tabl
         if model.held_out_ is not None:
             family["log10_sigma"] = held_out_metrics(labels, model.held_out_)
     if "windows" in properties:
-        _train_graph_windows(config, output_dir, report, pretrained, progress, start)
+        _train_graph_windows(config, output_dir, report, pretrained, progress, start, window_labels)
     if progress:
         for name in ("log10_sigma", "reduction_limit_V", "oxidation_limit_V"):
             if name in family:
@@ -669,8 +704,8 @@ def train_graph_family(config: TrainConfig, output_dir: Path, report: dict, tabl
 
 
 def _train_graph_windows(config: TrainConfig, output_dir: Path, report: dict, pretrained: Path | None,
-                         progress: bool, start: Path | None) -> None:
-    window_labels = load_window_labels()
+                         progress: bool, start: Path | None, window_labels: pd.DataFrame | None = None) -> None:
+    window_labels = load_window_labels() if window_labels is None else window_labels
     family = report["graph_family"]
     report.setdefault("fingerprints", {})["graph_windows"] = fingerprint(
         window_labels, config.graph_params, pretrained if pretrained is not None else "no pretrained weights")

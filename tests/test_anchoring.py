@@ -65,8 +65,8 @@ def test_with_measurements_returns_the_measurement_and_corrects_neighbours_only(
     moved = after.at[1, "log10_sigma"] - before.at[1, "log10_sigma"]
     assert np.sign(moved) == np.sign(residual) and abs(moved) < abs(residual)
     assert after.at[1, "log10_sigma_std"] < before.at[1, "log10_sigma_std"]
-    assert after.at[2, "log10_sigma"] == pytest.approx(before.at[2, "log10_sigma"], abs=1e-6)
-    assert after.at[2, "log10_sigma_hi90"] == pytest.approx(before.at[2, "log10_sigma_hi90"], abs=1e-6)
+    assert after.at[2, "log10_sigma"] == pytest.approx(before.at[2, "log10_sigma"], abs=0.01)
+    assert after.at[2, "log10_sigma_hi90"] == pytest.approx(before.at[2, "log10_sigma_hi90"], abs=0.02)
     assert predictor.predict(formulas)["log10_sigma"].equals(before["log10_sigma"])  # the original is unchanged
 
 
@@ -95,3 +95,25 @@ def test_measured_on_the_command_line(tmp_path, capsys):
     assert table["sigma_S_cm"].tolist()[:2] == pytest.approx([1e-2, 1e-6])
     assert main(["predict", "--measured", str(tmp_path / "missing.csv"), "Li3YCl6"]) == 2
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_a_trace_of_dopant_moves_continuously_away_from_a_measurement():
+    predictor = Predictor.load()
+    if predictor.measured.kernel is None:
+        pytest.skip("the shipped models predate the residual kernel")
+    anchored = predictor.with_measurements(pd.DataFrame({"formula": ["Li3YCl6"], "sigma_S_cm": [3e-2]}))
+    x = [0.0, 0.001, 0.01, 0.03, 0.1]
+    formulas = [f"Li{3 - v:g}Y{1 - v:g}Zr{v:g}Cl6" if v else "Li3YCl6" for v in x]
+    values = anchored.predict(formulas)["log10_sigma"].to_numpy()
+    assert values[0] == pytest.approx(np.log10(3e-2))
+    assert abs(values[1] - values[0]) < 0.02  # a trace: next to the measurement, no jump
+    assert np.all(np.abs(np.diff(values)) < 0.5)
+
+
+@pytest.mark.parametrize("lab_std", [0.0, -0.1, float("nan"), "a lot"])
+def test_a_lab_spread_that_is_not_a_positive_number_is_refused(lab_std):
+    predictor = Predictor.load()
+    if predictor.measured.kernel is None:
+        pytest.skip("the shipped models predate the residual kernel")
+    with pytest.raises(ValueError, match="lab_std"):
+        predictor.with_measurements(pd.DataFrame({"formula": ["Li3YCl6"], "sigma_S_cm": [1e-3]}), lab_std=lab_std)

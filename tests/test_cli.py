@@ -331,27 +331,29 @@ def test_data_lists_every_source_and_how_to_get_it(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"data directory: {tmp_path} (from $PREDICTOR_DATA_DIR)" in flat(out)
-    for name in ("obelix", "liiondb", "mp"):
+    for name in ("obelix", "liiondb", "laskowski", "mp"):
         assert re.search(rf"^{name}: MISSING", out, re.M)
     assert re.search(r"^curated: present", out, re.M)
     assert f"OBELiX('{tmp_path / 'obelix'}')" in flat(out) and "pcwww.liv.ac.uk" in out and "CompRhys/roost" in out
-    assert out.count("licence:") == 4 and max(len(line) for line in out.splitlines()) <= 100
+    assert out.count("licence:") == 5 and max(len(line) for line in out.splitlines()) <= 100
 
 
 @pytest.mark.skipif(data_dir() is None, reason="third-party data directory not found (../shared/data beside the "
                                                "checkout or $PREDICTOR_DATA_DIR): nothing to copy")
 def test_getting_the_training_data_as_the_readme_says(tmp_path):
     section = readme_section("Getting the training data")
-    files = sorted(set(re.findall(r"`((?:obelix|liiondb|mp)/[\w.-]+\.csv)`", section)))
-    assert files == ["liiondb/LiIonDatabase.csv", "mp/mp-formation-2020.csv", "obelix/all.csv", "obelix/test.csv"]
+    files = sorted(set(re.findall(r"`((?:obelix|liiondb|laskowski|mp)/[\w.-]+\.csv)`", section)))
+    assert files == ["laskowski/doi_lookup_table.csv", "laskowski/laskowski_semi-fromatted.csv",
+                     "liiondb/LiIonDatabase.csv", "mp/mp-formation-2020.csv", "obelix/all.csv", "obelix/test.csv"]
     assert "PREDICTOR_DATA_DIR" in section and "predictor data" in section
     for name in files:  # the README's layout, filled from the local copy instead of the downloads
         (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy(data_dir() / name, tmp_path / name)
     out = run("data", env={"PREDICTOR_DATA_DIR": str(tmp_path)}).stdout
-    for name in ("obelix", "liiondb", "mp", "curated"):
+    for name in ("obelix", "liiondb", "laskowski", "mp", "curated"):
         assert re.search(rf"^{name}: present", out, re.M), out
-    assert flat(out).count("(the copy the shipped models were built from)") == 4
+    assert flat(out).count("(the copy the shipped models were built from)") == 6
+    assert re.search(r"labels: \d+ rows used: \d+ conductivities, \d+ activation energies", flat(out)), out
 
 
 def test_training_names_its_sources_first():

@@ -111,7 +111,7 @@ def tiny_training(monkeypatch):
     monkeypatch.setattr(training, "load_conductivity_data",
                         lambda sources, extra_labels=None: LabelledData(table=table.reset_index(drop=True),
                                                                         rejected=pd.DataFrame()))
-    monkeypatch.setattr(training, "load_window_labels", lambda: windows.reset_index(drop=True))
+    monkeypatch.setattr(training, "load_window_labels", lambda extra=None: windows.reset_index(drop=True))
     import predictor.activation_training as activation_training
     from predictor.loaders.activation_labels import ActivationData
 
@@ -119,7 +119,8 @@ def tiny_training(monkeypatch):
         Ea_eV=np.linspace(0.25, 0.6, len(table)), T_min_C=np.nan, T_max_C=np.nan, source="curated", doi="",
         method="reported")
     monkeypatch.setattr(activation_training, "load_activation_labels",
-                        lambda sources: ActivationData(table=activation.reset_index(drop=True), reports=activation))
+                        lambda sources, extra=None: ActivationData(table=activation.reset_index(drop=True),
+                                                                   reports=activation))
     return training.TrainConfig.quick(sources=("curated",), model_params=dict(TINY),
                                       window_params=dict(TINY), activation_params=dict(TINY))
 

@@ -10,7 +10,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 
 def test_notebooks_exist():
-    assert [n.name[:2] for n in NOTEBOOKS] == ["01", "02", "03", "04"]
+    assert [n.name[:2] for n in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -49,4 +49,5 @@ def test_notebook_runs_in_small_mode(path, tmp_path, monkeypatch):
     assert "MLflow run" in text and "IProgress not found" not in text
     assert "INFO mlflow" not in text, "MLflow's INFO log lines reached the notebook"
     written = {p.name for p in (tmp_path / "home/.local/share/predictor/retrained_models").glob("*")}
-    assert written == {"02": {"conductivity"}, "03": {"windows"}}.get(path.name[:2], set())
+    assert written == {"02": {"conductivity"}, "03": {"windows"}, "05": {"with-my-measurements"}}.get(
+        path.name[:2], set())

@@ -123,3 +123,15 @@ def test_cli_screen_reports_bad_input(capsys):
     assert "site 'Y' is not an element of the parent" in capsys.readouterr().err
     assert main(["screen", "Li2ZrCl6", "--site", "Zr", "--dopant", "Nb", "--x", "0.5:0:0.1", "--no-plot"]) == 2
     assert "x grid" in capsys.readouterr().err
+
+
+def test_screening_plot_draws_the_measured_values_beside_the_curve(predictor):
+    from predictor.plots import plot_screening
+
+    table = screen(predictor, "Li3YCl6", "Y", ["Zr"], x_grid("0:0.5:0.5"))
+    measured = table[table["measured_log10_sigma"].notna()]
+    assert len(measured), "Li3YCl6 and Li2.5Y0.5Zr0.5Cl6 are training compositions"
+    figure = plot_screening(table)
+    stars = [line for line in figure.axes[0].get_lines() if line.get_marker() == "*"]
+    assert len(stars) == 1
+    assert sorted(stars[0].get_ydata()) == pytest.approx(sorted(measured["measured_log10_sigma"]))

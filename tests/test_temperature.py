@@ -302,8 +302,13 @@ def test_arrhenius_plot_from_python(with_tiny, tmp_path):
     li3ycl6 = table[table["formula"] == "Li3YCl6"]
     assert (np.diff(li3ycl6["log10_sigma"]) > 0).all()
     path = tmp_path / "arrhenius.png"
-    plot_arrhenius(table).savefig(path)
+    figure = plot_arrhenius(table)
+    figure.savefig(path)
     assert path.stat().st_size > 10_000
+    stars = [line for line in figure.axes[0].get_lines() if line.get_marker() == "*"]
+    measured = li3ycl6["measured_log10_sigma"].iloc[0]  # its training label, drawn at 25 °C
+    assert len(stars) == 2 and stars[0].get_ydata()[0] == pytest.approx(measured)
+    assert stars[0].get_xdata()[0] == pytest.approx(1000 / 298.15)
     with pytest.raises(ValueError, match="below"):
         temperature_grid(100, -30)
 

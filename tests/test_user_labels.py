@@ -15,7 +15,7 @@ ROWS = [
     ("Li3InCl6", "", "-2.7", "60", "0.35", None),
     ("Xx2Cl", "1e-3", "", "", "", "unknown element 'Xx'"),
     ("Y2O3", "1e-9", "", "", "", "no Li or Na"),
-    ("Li3ScCl6", "", "", "", "", "neither sigma_S_cm nor log10_sigma"),
+    ("Li3ScCl6", "", "", "", "", "no value: give sigma_S_cm or log10_sigma, Ea_eV, or both window limits"),
     ("Li3ErCl6", "0", "", "", "", "sigma_S_cm=0 is not positive"),
     ("Li3HoCl6", "5", "", "", "", "outside 1e-14..1 S/cm"),
     ("Li2ZrCl6", "1e-4", "", "-500", "", "T_C=-500 outside"),
@@ -99,3 +99,30 @@ def test_train_refuses_a_labels_file_without_a_usable_row(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error == f"predictor train: no usable row in {path}: row 1 (Xx2Cl): unknown element 'Xx'"
     assert not (tmp_path / "out").exists()
+
+
+def test_activation_energy_and_window_labels_come_through_the_same_door(tmp_path, caplog):
+    from predictor.loaders.activation_labels import load_activation_labels
+    from predictor.loaders.user_labels import label_properties
+    from predictor.loaders.window_labels import load_window_labels
+
+    path = tmp_path / "lab.csv"
+    path.write_text("formula,sigma_S_cm,Ea_eV,reduction_limit_V,oxidation_limit_V,lab\n"
+                    "Li3YCl6,,0.61,,,us\n"                  # an Ea label only
+                    "Li3InCl6,1e-3,,0.5,4.5,us\n"            # conductivity and window
+                    "Li3ScCl6,,,0.9,,us\n"                   # half a window
+                    "Li2ZrCl6,,,4.0,3.0,us\n")               # limits the wrong way round
+    usable, rejected = read_user_labels(path)
+    assert usable["row"].tolist() == [1, 2] and label_properties(usable) == ["conductivity", "windows", "activation"]
+    assert rejected["reason"].tolist() == [
+        "only reduction_limit_V is given: a window label needs both limits",
+        "reduction_limit_V=4 is not below oxidation_limit_V=3"]
+    windows = load_window_labels(usable)
+    mine = windows[windows["source"] == "user"]
+    assert mine["formula"].tolist() == ["Li3InCl6"] and mine["group"].tolist() == ["your labels"]
+    assert (mine[["reduction_limit_V", "oxidation_limit_V"]].to_numpy() == [[0.5, 4.5]]).all()
+    assert not (windows["source"] != "user")[windows["formula"] == "Li3InCl6"].any()  # the lab's replaces
+    activation = load_activation_labels(("curated",), extra=usable).table
+    li3ycl6 = activation[activation["reduced_formula"] == "Li3YCl6"]
+    assert li3ycl6["Ea_eV"].tolist() == [0.61] and li3ycl6["source"].tolist() == ["user"]
+    assert activation["composition_key"].is_unique

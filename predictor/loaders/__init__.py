@@ -7,6 +7,8 @@ Modules: :mod:`.combined` (one table of conductivity labels from every source),
 
 #: Conductivity sources, in order of precedence when a composition appears in several.
 SOURCES = ("obelix", "curated", "liiondb")
+#: Every conductivity source ``--sources`` accepts: the default ones and the Laskowski table.
+ALL_SOURCES = (*SOURCES, "laskowski")
 
 #: Room temperature (°C, inclusive): the measurements every loader takes as room-temperature labels.
 #: Why 25 ± 5 °C: it is what papers mean by "room temperature", and over it the temperature

@@ -34,7 +34,9 @@ from predictor.temperature import fit_arrhenius
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("curated", "liiondb")
+SOURCES = ("curated", "liiondb", "laskowski")
+#: Sources whose labels count only for compositions the sources before them lack (their precedence is lower).
+SECONDARY = ("laskowski",)
 #: Highest measurement temperature (°C) used in the Arrhenius fits of the Liverpool data.
 LIIONDB_MAX_T_C = 200.0
 #: Narrowest temperature span (K) of a fitted series.
@@ -140,6 +142,10 @@ def _source_reports(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         return curated_reports(), pd.DataFrame(columns=["source", "formula", "reason"])
     if name == "liiondb":
         return arrhenius_reports(liiondb_measurements(), "liiondb")
+    if name == "laskowski":
+        from predictor.loaders.laskowski import laskowski_activation_reports
+
+        return laskowski_activation_reports()
     raise ValueError(f"unknown activation-energy source {name!r}; choose from {SOURCES}")
 
 
@@ -169,11 +175,14 @@ def merge_reports(reports: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table[LABEL_COLUMNS].reset_index(drop=True), rejected
 
 
-def load_activation_labels(sources: tuple[str, ...] = SOURCES, require_all: bool = False) -> ActivationData:
+def load_activation_labels(sources: tuple[str, ...] = SOURCES, require_all: bool = False,
+                           extra: pd.DataFrame | None = None) -> ActivationData:
     """Activation-energy labels from the given sources (see the module docstring for the rule).
 
     A third-party source that is not in the data directory is skipped with a warning (raised
-    with ``require_all``).
+    with ``require_all``). ``extra``: a lab's rows
+    (:func:`predictor.loaders.user_labels.read_user_labels`); those with an ``Ea_eV`` replace
+    every source's label of the same composition, all in one calibration group.
 
     Returns
     -------
@@ -198,11 +207,42 @@ def load_activation_labels(sources: tuple[str, ...] = SOURCES, require_all: bool
     # column by column: pandas warns when concatenating the all-NaN columns of reported values
     reports = pd.DataFrame({c: np.concatenate([part[c].to_numpy(dtype=object) for part in reports])
                             for c in REPORT_COLUMNS}).astype(REPORT_DTYPES)
-    table, unparsed = merge_reports(reports)
+    secondary = reports["source"].isin(SECONDARY)
+    table, unparsed = merge_reports(reports[~secondary])
+    if secondary.any():  # the Laskowski table adds the compositions the other sources lack
+        extra_table, extra_unparsed = merge_reports(reports[secondary])
+        table = _first_then_new(table, extra_table)
+        unparsed = pd.concat([unparsed, extra_unparsed], ignore_index=True)
+    if extra is not None and extra["Ea_eV"].notna().any():
+        table = _with_user_labels(table, extra[extra["Ea_eV"].notna()])
     rejected = pd.concat([*rejected, unparsed], ignore_index=True)
     log.info("activation energies: %d compositions from %d reports; %d rows rejected", len(table), len(reports),
              len(rejected))
     return ActivationData(table=table, reports=reports, rejected=rejected)
+
+
+def _with_user_labels(table: pd.DataFrame, mine: pd.DataFrame) -> pd.DataFrame:
+    """The labels with a lab's Ea values first, replacing the others' of the same composition."""
+    from predictor.loaders.user_labels import USER_GROUP, USER_SOURCE
+
+    reports = pd.DataFrame({"formula": mine["formula"], "Ea_eV": mine["Ea_eV"], "Ea_se_eV": np.nan,
+                            "T_min_C": np.nan, "T_max_C": np.nan, "n_points": 0, "method": METHOD_REPORTED,
+                            "source": USER_SOURCE, "doi": mine["doi"], "reference": ""}).astype(REPORT_DTYPES)
+    own = merge_reports(reports)[0].assign(group=USER_GROUP)
+    return _first_then_new(own, table, "your labels replace")
+
+
+def _first_then_new(first: pd.DataFrame, then: pd.DataFrame, say: str = "") -> pd.DataFrame:
+    """The labels of ``first``, then those of ``then`` for compositions ``first`` lacks (one composition key)."""
+    from predictor.loaders.combined import label_same_compositions
+
+    first, then = label_same_compositions([first, then])
+    # the one rule of composition identity can unite two compositions that merge_reports kept apart
+    first, then = (frame.drop_duplicates("composition_key") for frame in (first, then))
+    present = then["composition_key"].isin(set(first["composition_key"]))
+    if say and present.any():
+        log.info("activation energies: %s %d compositions' labels", say, int(present.sum()))
+    return pd.concat([first, then[~present]], ignore_index=True)[LABEL_COLUMNS]
 
 
 def consistency_checks(table: pd.DataFrame | None = None,

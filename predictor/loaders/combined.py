@@ -4,7 +4,8 @@ Sources, in order of precedence when the same composition appears in several:
 
 1. ``obelix``: OBELiX (kept whole, so that its official split stays intact);
 2. ``curated``: the project's curated halide dataset in ``datasets/`` (always available);
-3. ``liiondb``: the Liverpool database, at room temperature (20-30 °C, :data:`predictor.loaders.ROOM_TEMPERATURE_RANGE_C`).
+3. ``liiondb``: the Liverpool database, at room temperature (20-30 °C, :data:`predictor.loaders.ROOM_TEMPERATURE_RANGE_C`);
+4. ``laskowski``: the Laskowski et al. (2023) table (:mod:`.laskowski`), where it adds a composition.
 
 Compositions are matched by the package's one rule, :func:`predictor.composition.same_composition`
 (same elements, every atomic fraction within 1 % of its value: Li3YCl6 and Li6Y2Cl12 are the
@@ -24,7 +25,7 @@ import pandas as pd
 from predictor.composition import (anion_family, chemical_system, composition_groups, composition_key, mobile_ion,
                                   parse_formula)
 from predictor.errors import CompositionError, DataNotFoundError
-from predictor.loaders import SOURCES
+from predictor.loaders import ALL_SOURCES, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,11 @@ def _load_source(name: str) -> pd.DataFrame:
         from predictor.loaders.curated import room_temperature_conductivity
 
         return room_temperature_conductivity()
-    raise ValueError(f"unknown conductivity source {name!r}; choose from {SOURCES}")
+    if name == "laskowski":
+        from predictor.loaders.laskowski import laskowski_conductivity
+
+        return laskowski_conductivity()
+    raise ValueError(f"unknown conductivity source {name!r}; choose from {ALL_SOURCES}")
 
 
 def annotate(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -163,6 +168,7 @@ def load_conductivity_data(sources: tuple[str, ...] = SOURCES, require_all: bool
         from predictor.loaders.user_labels import USER_GROUP, USER_SOURCE, read_user_labels
 
         usable, unusable = read_user_labels(extra_labels)
+        usable = usable[usable["log10_sigma"].notna()]  # the others give Ea or window labels only
         rejected.append(unusable)
         if len(usable):
             # one group: the calibration folds hold the lab's rows out together (leave-the-lab-out)

@@ -1,21 +1,26 @@
-"""A lab's own conductivity measurements (``predictor train --labels my_lab.csv``), validated row by row.
+"""A lab's own measurements (``predictor train --labels my_lab.csv``), validated row by row.
 
 The table needs few columns:
 
 - ``formula`` (required);
-- ``sigma_S_cm`` or ``log10_sigma`` (one of them; log10 of S/cm);
-- ``T_C``: temperature of the measurement in °C (default 25);
-- ``Ea_eV``: activation energy, needed to move a measurement made outside 20-30 °C to 25 °C
-  (sigma*T = A*exp(-Ea/kT), the rule of the curated labels);
+- ``sigma_S_cm`` or ``log10_sigma`` (one of them; log10 of S/cm): a conductivity label;
+- ``T_C``: temperature of the conductivity measurement in °C (default 25);
+- ``Ea_eV``: activation energy, an Ea label; also what moves a conductivity measured outside
+  20-30 °C to 25 °C (sigma*T = A*exp(-Ea/kT), the rule of the curated labels);
+- ``reduction_limit_V`` and ``oxidation_limit_V`` (both or neither): the electrochemical window
+  (V vs Li+/Li or Na+/Na), a window label;
 - ``reference`` (or ``doi``), ``lab``, ``notes``: free text. The reference (else the lab) is the
   row's paper: held-out evaluations leave a lab's rows out together.
+
+A row gives at least one of the three labels; each is used by its model, before the literature
+for the same composition.
 
 Any other column is refused (a ``temperature`` column would otherwise be ignored and its values
 taken as 25 °C). Empty cells, ``NA``, ``N/A`` and ``-`` count as not given.
 
 Every row is checked with the rules of the curated tables (:mod:`.curated.schema`): a formula
 that parses, Li or Na in it, sigma within 1e-14..1 S/cm, T within -100..600 °C, Ea within
-0.05..2 eV. A row that fails is returned with its row number and the reason, never dropped
+0.05..2 eV, window limits within 0..7 V with the reduction limit below the oxidation limit. A row that fails is returned with its row number and the reason, never dropped
 silently. The usable rows become the ``user`` source, which takes precedence over every other
 source for the same composition (:func:`predictor.loaders.combined.load_conductivity_data`).
 """
@@ -39,7 +44,10 @@ USER_SOURCE = "user"
 #: The calibration group of every user row: the folds leave a lab's rows out together.
 USER_GROUP = "your labels"
 VALUE_COLUMNS = ("sigma_S_cm", "log10_sigma")
-KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", "reference", "doi", "lab", "notes")
+WINDOW_COLUMNS = ("reduction_limit_V", "oxidation_limit_V")
+KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", *WINDOW_COLUMNS, "reference", "doi", "lab", "notes")
+#: Plausible window limits (V vs the carrier's metal).
+WINDOW_RANGE_V = (0.0, 7.0)
 #: Cell texts that mean "not given".
 MISSING = {"", "na", "n/a", "nan", "-", "none"}
 
@@ -56,14 +64,11 @@ def _number(row: dict, column: str) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _label(row: dict) -> tuple[float, str]:
-    """(log10 sigma at 25 °C, paper) of one row; ValueError with the reason when it is not usable."""
-    composition = parse_formula(cell_text(row.get("formula")))
-    if mobile_ion(composition) is None:
-        raise ValueError("no Li or Na: the models predict Li and Na conductors")
+def _conductivity(row: dict, ea: float | None) -> float | None:
+    """log10 sigma at 25 °C of one row (None when it gives none); ValueError with the reason when unusable."""
     sigma, log10_sigma = (_number(row, column) for column in VALUE_COLUMNS)
     if sigma is None and log10_sigma is None:
-        raise ValueError("neither sigma_S_cm nor log10_sigma is given")
+        return None
     if sigma is not None and log10_sigma is not None and abs(math.log10(max(sigma, 1e-300)) - log10_sigma) > 0.01:
         raise ValueError(f"sigma_S_cm={sigma:g} and log10_sigma={log10_sigma:g} disagree")
     if log10_sigma is None:
@@ -78,22 +83,59 @@ def _label(row: dict) -> tuple[float, str]:
     t_c = LABEL_TEMPERATURE_C if t_c is None else t_c
     if not T_RANGE_C[0] <= t_c <= T_RANGE_C[1]:
         raise ValueError(f"T_C={t_c:g} outside {T_RANGE_C[0]:g}..{T_RANGE_C[1]:g} °C")
-    ea = _number(row, "Ea_eV")
-    if ea is not None and not EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]:
-        raise ValueError(f"Ea_eV={ea:g} outside {EA_RANGE_EV[0]:g}..{EA_RANGE_EV[1]:g} eV")
     if not ROOM_TEMPERATURE_RANGE_C[0] <= t_c <= ROOM_TEMPERATURE_RANGE_C[1]:
         if ea is None:
             raise ValueError(f"measured at {t_c:g} °C without Ea_eV: cannot be moved to {LABEL_TEMPERATURE_C:g} °C "
                              f"(give Ea_eV, or a value measured at {ROOM_TEMPERATURE_RANGE_C[0]:g}-"
                              f"{ROOM_TEMPERATURE_RANGE_C[1]:g} °C)")
         log10_sigma = arrhenius_log10_sigma(log10_sigma, t_c, ea, LABEL_TEMPERATURE_C)
+    return log10_sigma
+
+
+def _window(row: dict) -> tuple[float, float] | None:
+    """(reduction, oxidation) limit in V of one row (None when it gives none); ValueError when unusable."""
+    reduction, oxidation = (_number(row, column) for column in WINDOW_COLUMNS)
+    if reduction is None and oxidation is None:
+        return None
+    if reduction is None or oxidation is None:
+        raise ValueError(f"only {'reduction' if oxidation is None else 'oxidation'}_limit_V is given: a window label "
+                         "needs both limits")
+    for name, value in zip(WINDOW_COLUMNS, (reduction, oxidation)):
+        if not WINDOW_RANGE_V[0] <= value <= WINDOW_RANGE_V[1]:
+            raise ValueError(f"{name}={value:g} outside {WINDOW_RANGE_V[0]:g}..{WINDOW_RANGE_V[1]:g} V")
+    if not reduction < oxidation:
+        raise ValueError(f"reduction_limit_V={reduction:g} is not below oxidation_limit_V={oxidation:g}")
+    return reduction, oxidation
+
+
+def _label(row: dict) -> dict:
+    """The labels of one row (log10 sigma at 25 °C, Ea, window; None when not given) and its paper.
+
+    ValueError (or CompositionError) with the reason when the row is not usable.
+    """
+    composition = parse_formula(cell_text(row.get("formula")))
+    if mobile_ion(composition) is None:
+        raise ValueError("no Li or Na: the models predict Li and Na conductors")
+    ea = _number(row, "Ea_eV")
+    if ea is not None and not EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]:
+        raise ValueError(f"Ea_eV={ea:g} outside {EA_RANGE_EV[0]:g}..{EA_RANGE_EV[1]:g} eV")
+    log10_sigma, window = _conductivity(row, ea), _window(row)
+    if log10_sigma is None and ea is None and window is None:
+        raise ValueError("no value: give sigma_S_cm or log10_sigma, Ea_eV, or both window limits")
     lab = cell_text(row.get("lab"))
     paper = cell_text(row.get("reference")) or cell_text(row.get("doi")) or (f"lab {lab}" if lab else "your labels")
-    return log10_sigma, paper
+    return {"log10_sigma": log10_sigma, "Ea_eV": ea, "window": window, "paper": paper}
+
+
+def label_properties(usable: pd.DataFrame) -> list[str]:
+    """The properties (of ``predictor train --property``) that a lab's usable rows give labels of."""
+    given = {"conductivity": usable["log10_sigma"].notna().any(), "windows": usable["reduction_limit_V"].notna().any(),
+             "activation": usable["Ea_eV"].notna().any()}
+    return [name for name, present in given.items() if present]
 
 
 def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A lab's measurements as a conductivity source, and the rows that cannot be used.
+    """A lab's measurements (conductivity, Ea and window labels), and the rows that cannot be used.
 
     Parameters
     ----------
@@ -104,9 +146,10 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
     -------
     (usable, rejected) : (DataFrame, DataFrame)
         ``usable``: ``formula``, ``log10_sigma`` (log10 S/cm at 25 °C), ``T_C`` (of the
-        measurement), ``doi`` (the row's paper), ``source`` ("user"), ``row`` (1-based row of the
-        table) and the other columns given. ``rejected``: ``source``, ``formula``, ``row`` and
-        ``reason``.
+        measurement), ``Ea_eV``, ``reduction_limit_V`` and ``oxidation_limit_V`` (NaN where the
+        row gives none), ``doi`` (the row's paper), ``source`` ("user"), ``row`` (1-based row of
+        the table), ``censored``, ``lab`` and ``notes``. ``rejected``: ``source``, ``formula``,
+        ``row`` and ``reason``.
 
     Raises
     ------
@@ -136,7 +179,7 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
     for number, row in enumerate(table.to_dict("records"), start=1):
         formula = cell_text(row.get("formula"))
         try:
-            log10_sigma, paper = _label(row)
+            label = _label(row)
         except CompositionError as exc:
             rejected.append({"source": USER_SOURCE, "formula": formula, "row": number, "reason": exc.reason})
             continue
@@ -144,8 +187,14 @@ def read_user_labels(labels: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, p
             rejected.append({"source": USER_SOURCE, "formula": formula, "row": number, "reason": str(exc)})
             continue
         t_c = _number(row, "T_C")
-        usable.append({"formula": formula, "log10_sigma": log10_sigma, "T_C": LABEL_TEMPERATURE_C if t_c is None else t_c,
-                       "doi": paper, "source": USER_SOURCE, "row": number, "censored": False,
+        nan = float("nan")
+        reduction, oxidation = label["window"] or (nan, nan)
+        usable.append({"formula": formula, "log10_sigma": nan if label["log10_sigma"] is None else label["log10_sigma"],
+                       "T_C": LABEL_TEMPERATURE_C if t_c is None else t_c,
+                       "Ea_eV": nan if label["Ea_eV"] is None else label["Ea_eV"],
+                       "reduction_limit_V": reduction, "oxidation_limit_V": oxidation,
+                       "doi": label["paper"], "source": USER_SOURCE, "row": number, "censored": False,
                        "lab": cell_text(row.get("lab")), "notes": cell_text(row.get("notes"))})
-    columns = ["formula", "log10_sigma", "T_C", "doi", "source", "row", "censored", "lab", "notes"]
+    columns = ["formula", "log10_sigma", "T_C", "Ea_eV", *WINDOW_COLUMNS, "doi", "source", "row", "censored", "lab",
+               "notes"]
     return pd.DataFrame(usable, columns=columns), pd.DataFrame(rejected, columns=["source", "formula", "row", "reason"])

@@ -63,16 +63,29 @@ def thermodynamic_windows() -> pd.DataFrame:
     )
 
 
-def load_window_labels() -> pd.DataFrame:
+def load_window_labels(extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """Window labels, one row per composition, published first.
+
+    Parameters
+    ----------
+    extra : pandas.DataFrame, optional
+        A lab's rows (:func:`predictor.loaders.user_labels.read_user_labels`): those with both
+        limits come before every other source, all in one calibration group.
 
     Returns
     -------
     pandas.DataFrame
         Columns of :data:`COLUMNS`; limits in V vs the carrier's metal (Li+/Li or Na+/Na).
     """
-    annotated = []
-    for frame in (published_windows(), thermodynamic_windows()):
+    from predictor.loaders.user_labels import USER_GROUP, USER_SOURCE
+
+    annotated, frames_in = [], [published_windows(), thermodynamic_windows()]
+    if extra is not None and extra["reduction_limit_V"].notna().any():
+        mine = extra[extra["reduction_limit_V"].notna()]
+        frames_in.insert(0, pd.DataFrame({"formula": mine["formula"], "reduction_limit_V": mine["reduction_limit_V"],
+                                          "oxidation_limit_V": mine["oxidation_limit_V"], "source": USER_SOURCE,
+                                          "doi": mine["doi"]}))
+    for frame in frames_in:
         good, bad = annotate(frame.reset_index(drop=True))
         if len(bad):
             log.warning("%d window rows with unusable formulas left out", len(bad))
@@ -88,4 +101,5 @@ def load_window_labels() -> pd.DataFrame:
         seen.update(good["composition_key"])
         frames.append(good)
     table = pd.concat(frames, ignore_index=True)
+    table.loc[table["source"] == USER_SOURCE, "group"] = USER_GROUP
     return table[table["carrier"].notna()][COLUMNS].reset_index(drop=True)
