@@ -27,6 +27,7 @@ from predictor.errors import FewerSourcesError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import (evaluate_obelix_split, evaluate_window_cv, grouped_cv_scores, training_labels,
                                   window_cv_scores)
+from predictor.loaders.activation_labels import SOURCES as ACTIVATION_SOURCES
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
@@ -107,8 +108,9 @@ class TrainConfig:
     window_params : dict
         Keyword arguments of the :class:`predictor.estimators.WindowRegressor` limit models
         (more labels, smoother targets: a smaller bag suffices).
-    activation_sources : tuple of str, default=("curated", "liiondb")
-        Sources of the activation-energy labels (:mod:`predictor.loaders.activation_labels`).
+    activation_sources : tuple of str, default=("curated", "liiondb", "laskowski")
+        Sources of the activation-energy labels (:mod:`predictor.loaders.activation_labels`; the
+        Laskowski table only for compositions the other two lack).
     activation_params : dict
         Keyword arguments of :class:`predictor.estimators.activation_energy.ActivationEnergyRegressor`
         (a few hundred labels: a small bag of small trees; measured in grouped 5-fold CV over
@@ -139,7 +141,7 @@ class TrainConfig:
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 400, "learning_rate": 0.05,
                                  "n_jobs": -1}
     )
-    activation_sources: tuple[str, ...] = ("curated", "liiondb")
+    activation_sources: tuple[str, ...] = ACTIVATION_SOURCES
     activation_params: dict = field(
         default_factory=lambda: {"random_state": 0, "n_members": 4, "n_estimators": 200, "learning_rate": 0.03,
                                  "num_leaves": 15, "min_child_samples": 5, "n_jobs": -1}
