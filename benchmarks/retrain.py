@@ -53,10 +53,19 @@ def run(arguments: list[str], refit_all: bool = False) -> tuple[float, list[tupl
         for line in process.stdout:
             text = line.rstrip()
             if text and "%|" not in text:  # progress lines, not the bars
-                lines.append((time.perf_counter() - start, text))
+                lines.append((time.perf_counter() - start, anonymous(text, scratch)))
                 print(f"{lines[-1][0]:7.1f} s  {text}", flush=True)
         code = process.wait()
         return time.perf_counter() - start, lines, code
+
+
+def anonymous(text: str, scratch: str) -> str:
+    """A progress line without this machine's paths (the results file is committed)."""
+    from predictor.paths import models_dir
+
+    for path, name in ((scratch, "<temporary folder>"), (str(models_dir()), "<shipped models>")):
+        text = text.replace(path, name)
+    return text
 
 
 def steps(lines: list[tuple[float, str]], total: float) -> list[dict]:

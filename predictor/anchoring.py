@@ -18,9 +18,10 @@ posterior moves each prediction by what the measurements say about it and narrow
 uncertainty near them; far from every measurement it is unchanged. A measured composition
 itself returns its measurement (the mean of its repeats) with the lab's spread.
 
-On the doping-series benchmark (``benchmarks/few_shot.py``) one measured composition of a paper
-lowers the median error on its others from 0.80 to about 0.75 decades: the model's trend within a
-series, not its level, limits what a measurement can fix.
+On the doping-series benchmark (``benchmarks/few_shot.py``: 14 held-out papers) one measured
+composition of a paper lowers the median error on its others from 0.80 to 0.73 decades (two:
+0.72), against 0.54 for knowing the paper's exact offset: the model's trend within a series,
+not its level, limits what a measurement can fix.
 """
 
 from __future__ import annotations

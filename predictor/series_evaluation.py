@@ -172,7 +172,7 @@ def _fit_and_predict(make_model: Callable, training: pd.DataFrame, series: pd.Da
 def series_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Within-paper Spearman rank correlation and MAE (log10 S/cm) of one series."""
     observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
-    spearman = spearmanr(observed, predicted)[0] if np.ptp(predicted) > 0 else 0.0
+    spearman = spearmanr(observed, predicted)[0] if np.ptp(predicted) > 0 and np.ptp(observed) > 0 else 0.0
     return {"n": int(len(observed)), "spearman": float(spearman), "mae": float(np.mean(np.abs(predicted - observed))),
             "span_observed": float(np.ptp(observed)), "span_predicted": float(np.ptp(predicted))}
 

@@ -106,7 +106,8 @@ def test_a_trace_of_dopant_moves_continuously_away_from_a_measurement():
     formulas = [f"Li{3 - v:g}Y{1 - v:g}Zr{v:g}Cl6" if v else "Li3YCl6" for v in x]
     values = anchored.predict(formulas)["log10_sigma"].to_numpy()
     assert values[0] == pytest.approx(np.log10(3e-2))
-    assert abs(values[1] - values[0]) < 0.02  # a trace: next to the measurement, no jump
+    # a trace: next to the measurement (no jump), closer the smaller it is
+    assert abs(values[1] - values[0]) < 0.05 and abs(values[1] - values[0]) < abs(values[2] - values[0])
     assert np.all(np.abs(np.diff(values)) < 0.5)
 
 

@@ -395,9 +395,11 @@ def test_training_silences_mlflow_noise():
              "logging.getLogger('mlflow.pyfunc').info('Inferring model signature from input example')\n"
              "from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR as bar\n"
              "print(bar.get())\n")
-    loud = subprocess.run([sys.executable, "-c", noise], capture_output=True, text=True)
+    # a clean environment: an earlier test's training may have quieted MLflow in this process's environment
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"}
+    loud = subprocess.run([sys.executable, "-c", noise], capture_output=True, text=True, env=env)
     assert "Add type hints" in loud.stderr and "Inferring" in loud.stderr and loud.stdout.strip() == "True"
     quiet = "import mlflow\nfrom predictor.tracking import _quiet_mlflow\n_quiet_mlflow()\n" + noise
-    result = subprocess.run([sys.executable, "-c", quiet], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", quiet], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "False"  # no "Downloading artifacts" progress bars
     assert "type hints" not in result.stderr and "Inferring" not in result.stderr, result.stderr
