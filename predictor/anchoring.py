@@ -174,13 +174,10 @@ class MeasurementAnchors:
 
     Parameters
     ----------
-    compositions : list of pymatgen.core.Composition
-        The measured compositions (one per distinct composition).
-    log10_sigma : ndarray
-        Their measured values (log10 S/cm at 25 °C; the mean of repeats).
-    n_repeats : ndarray of int
+    table : pandas.DataFrame
+        :func:`measurements_table`: one row per measured composition.
     prediction : dict
-        The model's ``predict_distribution`` of ``compositions`` (``mean``, ``std``).
+        The model's ``predict_distribution`` of its compositions (``mean``, ``std``).
     descriptors : ndarray
         Their :func:`standardised_descriptors`.
     kernel : ResidualKernel
@@ -188,45 +185,35 @@ class MeasurementAnchors:
         Spread of one measurement (log10 S/cm); a value averaged over n repeats has ``lab_std / sqrt(n)``.
     """
 
-    def __init__(self, compositions, log10_sigma, n_repeats, prediction: dict, descriptors: np.ndarray,
-                 kernel: ResidualKernel, lab_std: float = DEFAULT_LAB_STD):
-        from predictor.composition import atomic_fractions
+    def __init__(self, table: pd.DataFrame, prediction: dict, descriptors: np.ndarray, kernel: ResidualKernel,
+                 lab_std: float = DEFAULT_LAB_STD):
+        from predictor.measured import MeasuredValues
 
-        self.compositions = list(compositions)
-        self.log10_sigma = np.asarray(log10_sigma, float)
-        self.n_repeats = np.asarray(n_repeats, int)
-        self.residuals = self.log10_sigma - prediction["mean"]
+        self.lab_std = check_lab_std(lab_std)
+        self.n_repeats = table["n"].to_numpy(int)
+        self.residuals = table["log10_sigma"].to_numpy(float) - prediction["mean"]
         self.model_std = np.asarray(prediction["std"], float)
         self.descriptors = descriptors
         self.kernel = kernel
-        self.lab_std = check_lab_std(lab_std)
-        self.spread = self.lab_std / np.sqrt(self.n_repeats)
-        self._by_elements: dict[tuple[str, ...], list[int]] = {}
-        for j, composition in enumerate(self.compositions):
-            self._by_elements.setdefault(atomic_fractions(composition)[0], []).append(j)
-
-    def measured_index(self, composition) -> int:
-        """The index of the measurement of this composition (same composition rule), or -1."""
-        from predictor.composition import atomic_fractions, fractions_match
-
-        elements, fractions = atomic_fractions(composition)
-        for j in self._by_elements.get(elements, ()):
-            if fractions_match(atomic_fractions(self.compositions[j])[1], fractions):
-                return j
-        return -1
+        #: Looks a composition up by the package's rule of composition identity; fills the ``measured_*`` columns.
+        self.measured = MeasuredValues(pd.DataFrame({
+            "formula": table["formula"], "measured_log10_sigma": table["log10_sigma"], "measured_n": table["n"],
+            "measured_refs": "your measurements (rows " + table["rows"] + ")"}))
 
     def posterior(self, compositions, descriptors: np.ndarray, mean: np.ndarray, std: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Anchored mean and std of compositions (a measured one: its value and spread), and which are measured."""
+                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """Anchored mean and std of compositions (a measured one: its value and spread), and their
+        :meth:`~predictor.measured.MeasuredValues.lookup` (``measured_n`` 0 when not measured)."""
         mean, std = anchor(descriptors, mean, std, self.descriptors, self.residuals, self.model_std, self.kernel,
                            self.lab_std, self.n_repeats)
-        which = np.array([self.measured_index(c) for c in compositions], dtype=int)
-        measured = which >= 0
-        mean[measured], std[measured] = self.log10_sigma[which[measured]], self.spread[which[measured]]
-        return mean, std, which
+        found = self.measured.lookup(compositions)
+        measured = (found["measured_n"] > 0).to_numpy()
+        mean[measured] = found["measured_log10_sigma"].to_numpy()[measured]
+        std[measured] = self.lab_std / np.sqrt(found["measured_n"].to_numpy()[measured])
+        return mean, std, found
 
     def correct(self, compositions, descriptors: np.ndarray, result: dict, predict,
-                ceiling: float | None = None) -> tuple[dict, np.ndarray]:
+                ceiling: float | None = None) -> tuple[dict, pd.DataFrame]:
         """``result`` (``mean``, ``std``, ``lo``, ``hi`` of ``compositions``) anchored to the measurements.
 
         ``predict`` maps a list of compositions to the model's ``(mean, std, descriptors)``: a
@@ -234,13 +221,13 @@ class MeasurementAnchors:
         as the model weighs their predictions (:mod:`predictor.estimators.trace_elements`), so
         that a trace of a dopant in a measured composition moves continuously away from the
         measurement. Returns the corrected result (90 % interval: mean ± 1.645 std, its upper
-        bound capped at ``ceiling`` but never below the mean) and, per composition, the index of
-        the measurement it is, or -1.
+        bound capped at ``ceiling`` but never below the mean) and the compositions' measured values
+        (:meth:`posterior`).
         """
         from predictor.estimators.trace_elements import pin_trace_elements
 
         model_mean = np.asarray(result["mean"], float)
-        anchored, std, which = self.posterior(compositions, descriptors, model_mean.copy(),
+        anchored, std, found = self.posterior(compositions, descriptors, model_mean.copy(),
                                               np.asarray(result["std"], float).copy())
 
         def of_versions(versions):
@@ -254,7 +241,7 @@ class MeasurementAnchors:
         hi = mean + Z90 * std
         if ceiling is not None:
             hi = np.maximum(np.minimum(hi, ceiling), mean)
-        return {**result, "mean": mean, "std": std, "lo": mean - Z90 * std, "hi": hi}, which
+        return {**result, "mean": mean, "std": std, "lo": mean - Z90 * std, "hi": hi}, found
 
 
 def measurements_table(labels) -> pd.DataFrame:
@@ -264,7 +251,7 @@ def measurements_table(labels) -> pd.DataFrame:
     numbers); raises :class:`~predictor.errors.LabelsError` when no row is usable, naming each
     row's reason.
     """
-    from predictor.composition import parse_formula, same_composition
+    from predictor.composition import composition_groups, parse_formula
     from predictor.errors import LabelsError
     from predictor.loaders.user_labels import read_user_labels
 
@@ -278,20 +265,10 @@ def measurements_table(labels) -> pd.DataFrame:
     if usable.empty:
         reasons = "; ".join(f"row {r.row} ({r.formula or 'no formula'}): {r.reason}" for r in rejected.itertuples())
         raise LabelsError(f"no usable measurement: {reasons or 'the table is empty'}")
-    groups: list[dict] = []
-    for row in usable.itertuples():
-        composition = parse_formula(row.formula)
-        for group in groups:
-            if same_composition(composition, group["composition"]):
-                group["values"].append(row.log10_sigma)
-                group["rows"].append(row.row)
-                break
-        else:
-            groups.append({"composition": composition, "formula": row.formula, "values": [row.log10_sigma],
-                           "rows": [row.row]})
-    table = pd.DataFrame({"formula": [g["formula"] for g in groups],
-                          "log10_sigma": [float(np.mean(g["values"])) for g in groups],
-                          "n": [len(g["values"]) for g in groups],
-                          "rows": [", ".join(map(str, g["rows"])) for g in groups]})
+    usable = usable.assign(group=composition_groups(parse_formula(f) for f in usable["formula"]),
+                           row=usable["row"].astype(str))
+    grouped = usable.groupby("group", sort=False)
+    table = pd.DataFrame({"formula": grouped["formula"].first(), "log10_sigma": grouped["log10_sigma"].mean(),
+                          "n": grouped.size(), "rows": grouped["row"].agg(", ".join)}).reset_index(drop=True)
     table.attrs["rejected"] = rejected
     return table

@@ -396,6 +396,16 @@ def cmd_train(args) -> int:
     return EXIT_OK
 
 
+def _add_measured_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--measured`` and ``--lab-std``: predictions anchored to a lab's measurements (:meth:`Predictor.with_measurements`)."""
+    parser.add_argument("--measured", metavar="CSV",
+                        help="your measurements (the --labels schema of predictor train): they correct the "
+                             "conductivity of nearby compositions without retraining, and measured ones return their "
+                             "value")
+    parser.add_argument("--lab-std", type=float,
+                        help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="predictor",
@@ -424,10 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "formula,log10_sigma,log10_sigma_std")
     p.add_argument("--models", help="model folder (default: the shipped models/)")
     p.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
-    p.add_argument("--measured", metavar="CSV",
-                   help="your measurements (the --labels schema of predictor train): they correct the "
-                        "conductivity of nearby compositions without retraining, and measured ones return their value")
-    p.add_argument("--lab-std", type=float, help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
+    _add_measured_arguments(p)
     p.add_argument("--temperature-C", type=float, default=25.0,
                    help="temperature (°C) of the conductivity columns (default: 25); away from 25 °C the "
                         "room-temperature prediction is moved with the predicted activation energy")
@@ -454,10 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-plot", action="store_true", help="do not draw the plot")
     s.add_argument("--models", help="model folder (default: the shipped models/)")
     s.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
-    s.add_argument("--measured", metavar="CSV",
-                   help="your measurements (the --labels schema of predictor train): they correct the "
-                        "conductivity of nearby compositions without retraining, and measured ones return their value")
-    s.add_argument("--lab-std", type=float, help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
+    _add_measured_arguments(s)
     s.add_argument("--temperature-C", type=float, default=25.0,
                    help="temperature (°C) at which conductivity is predicted and ranked (default: 25)")
     s.set_defaults(func=cmd_screen)
@@ -475,10 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--points", type=int, default=27, help="temperatures per curve (default: 27, plus 25 °C)")
     a.add_argument("--models", help="model folder (default: the shipped models/)")
     a.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
-    a.add_argument("--measured", metavar="CSV",
-                   help="your measurements (the --labels schema of predictor train): they correct the "
-                        "conductivity of nearby compositions without retraining, and measured ones return their value")
-    a.add_argument("--lab-std", type=float, help="spread of your repeated measurements, log10 S/cm (default: 0.15)")
+    _add_measured_arguments(a)
     a.set_defaults(func=cmd_arrhenius)
 
     d = sub.add_parser("data", help="list the training-data sources: present or not, where, version, licence",

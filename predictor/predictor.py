@@ -282,7 +282,7 @@ class Predictor:
         """
         import copy
 
-        from predictor.anchoring import DEFAULT_LAB_STD, MeasurementAnchors, measurements_table, standardised_descriptors
+        from predictor.anchoring import DEFAULT_LAB_STD, MeasurementAnchors, measurements_table
 
         kernel = getattr(self.measured, "kernel", None)
         if kernel is None:
@@ -294,13 +294,10 @@ class Predictor:
         compositions = [parse_formula(f) for f in table["formula"]]
         model, domain = self.conductivity_model, _descriptor_domain(self.conductivity_model)
         features = Descriptors(compositions).get(model.feature_sets)
-        anchors = MeasurementAnchors(compositions, table["log10_sigma"], table["n"],
-                                     model.predict_distribution(compositions, features),
-                                     standardised_descriptors(domain, features), kernel,
-                                     DEFAULT_LAB_STD if lab_std is None else lab_std)
-        anchors.rows = table["rows"].tolist()
         anchored = copy.copy(self)
-        anchored.anchors = anchors
+        anchored.anchors = MeasurementAnchors(table, model.predict_distribution(compositions, features),
+                                              standardised_descriptors(domain, features), kernel,
+                                              DEFAULT_LAB_STD if lab_std is None else lab_std)
         return anchored
 
     def predict(self, formulas: Iterable[str] | str, batch_size: int = BATCH_SIZE,
@@ -408,7 +405,7 @@ class Predictor:
             descriptors = Descriptors(compositions)
             features = descriptors.get(model.feature_sets)
             result = model.predict_distribution(compositions, features)
-            which = np.full(len(compositions), -1)
+            yours = None
             if self.anchors is not None:
                 domain = _descriptor_domain(model)
 
@@ -417,7 +414,7 @@ class Predictor:
                     prediction = model.predict_distribution(versions, version_features)
                     return prediction["mean"], prediction["std"], standardised_descriptors(domain, version_features)
 
-                result, which = self.anchors.correct(compositions, standardised_descriptors(domain, features), result,
+                result, yours = self.anchors.correct(compositions, standardised_descriptors(domain, features), result,
                                                      predict_versions, getattr(model, "interval_ceiling", None))
             window_features = descriptors.get(self.window_model.feature_sets)
             windows = self.window_model.predict_distribution(compositions, window_features)
@@ -425,14 +422,10 @@ class Predictor:
             window_notes = self.window_model.domain_notes(compositions, window_features, windows)
             elements = [{e.symbol for e in c.elements} for c in compositions]
             result, activation, temperature_notes = self._at_temperature(result, descriptors, elements, temperature_C)
-            if self.measured is not None:
-                for k, measured in enumerate(self.measured.lookup(compositions).to_dict("records")):
-                    rows[good[k]].update(measured)
-            for k, j in enumerate(which):
-                if j >= 0:
-                    rows[good[k]].update(measured_log10_sigma=self.anchors.log10_sigma[j],
-                                         measured_n=int(self.anchors.n_repeats[j]),
-                                         measured_refs=f"your measurements (rows {self.anchors.rows[j]})")
+            for lookup in (self.measured.lookup(compositions) if self.measured is not None else None, yours):
+                for k, measured in enumerate([] if lookup is None else lookup.to_dict("records")):
+                    if measured["measured_n"]:  # a lab's measurement comes after, and over, the training label
+                        rows[good[k]].update(measured)
             for k, i in enumerate(good):
                 row = rows[i]
                 row.update(

@@ -31,8 +31,8 @@ from predictor.loaders.activation_labels import SOURCES as ACTIVATION_SOURCES
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.measured import MeasuredValues
-from predictor.model_layout import (ACTIVATION_DIR, CONDUCTIVITY_DIR, FAMILIES_DIR, FAMILIES_FILE, GRADIENT_BOOSTED, GRAPH_NETWORK,
-                                     GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE, KEPT_FOLDERS,
+from predictor.model_layout import (ACTIVATION_DIR, CONDUCTIVITY_DIR, FAMILIES_DIR, FAMILIES_FILE, GRADIENT_BOOSTED,
+                                     GRAPH_NETWORK, GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE, KEPT_FOLDERS,
                                      MEASURED_DIR, METRICS_FILE, MODEL_FOLDER_ENTRIES, PRETRAINED_DIR,
                                      WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR, family_part)
 from predictor.paths import models_dir
@@ -406,13 +406,19 @@ def reuse_properties(start: Path, staging: Path, properties: list[str]) -> dict:
                     continue  # a folder trained without the graph family
                 raise FileNotFoundError(f"{start} has no {part}/ to reuse: retrain {prop} too (--property {prop})")
             shutil.copytree(start / part, staging / part, symlinks=True)
-        for dotted in PROPERTY_REPORT[prop]:
-            section, _, key = dotted.partition(".")
-            if key and key in old.get(section, {}):
-                carried.setdefault(section, {})[key] = old[section][key]
-            elif not key and section in old:
-                carried[section] = old[section]
+        carry_sections(old, PROPERTY_REPORT[prop], carried)
     return carried
+
+
+def carry_sections(old: dict, sections, into: dict) -> dict:
+    """Copy the ``sections`` of the report ``old`` ("section" or "section.key") into the report ``into``."""
+    for dotted in sections:
+        section, _, key = dotted.partition(".")
+        if key and key in old.get(section, {}):
+            into.setdefault(section, {})[key] = old[section][key]
+        elif not key and section in old:
+            into[section] = old[section]
+    return into
 
 
 def log_run(report: dict, folder: Path) -> str | None:
@@ -614,12 +620,7 @@ def copy_if_unchanged(start: Path | None, output_dir: Path, report: dict, key: s
     for name in files:
         if (start / name).is_file():
             shutil.copy2(start / name, output_dir / name)
-    for dotted in sections:
-        section, _, name = dotted.partition(".")
-        if name and name in old.get(section, {}):
-            report.setdefault(section, {})[name] = old[section][name]
-        elif not name and section in old:
-            report[section] = old[section]
+    carry_sections(old, sections, report)
     if progress:
         log.info("%s: labels, settings and libraries unchanged since %s: copied, not refitted (the same models)",
                  print_, start)
