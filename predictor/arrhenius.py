@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,10 @@ from predictor.temperature import ZERO_CELSIUS_K, check_temperature_C
 #: Default temperature range of the curves (°C): a cell's range and a little beyond.
 DEFAULT_RANGE_C = (-30.0, 100.0)
 DEFAULT_POINTS = 27
+#: Most temperatures per curve: a smooth curve needs a few dozen, and each temperature is a
+#: prediction of every formula (1,000 take about two minutes on 2 cores); more
+#: (``--points 100000000``) is refused before any work.
+MAX_POINTS = 1_000
 
 
 def temperature_grid(t_min_C: float = DEFAULT_RANGE_C[0], t_max_C: float = DEFAULT_RANGE_C[1],
@@ -28,13 +34,18 @@ def temperature_grid(t_min_C: float = DEFAULT_RANGE_C[0], t_max_C: float = DEFAU
     Raises
     ------
     TypeError, ValueError
-        For a bound that is not a temperature, ``t_min_C >= t_max_C`` or fewer than 2 points.
+        For a bound that is not a temperature, ``t_min_C >= t_max_C``, ``points`` that is not a
+        whole number, fewer than 2 or more than :data:`MAX_POINTS`.
     """
     low, high = check_temperature_C(t_min_C, "t_min_C"), check_temperature_C(t_max_C, "t_max_C")
     if not low < high:
         raise ValueError(f"t_min_C={t_min_C} must be below t_max_C={t_max_C}")
-    if int(points) < 2:
+    if isinstance(points, (bool, np.bool_)) or not isinstance(points, numbers.Integral):
+        raise TypeError(f"points must be a whole number of temperatures, got {points!r} ({type(points).__name__})")
+    if points < 2:
         raise ValueError(f"points={points} must be at least 2")
+    if points > MAX_POINTS:
+        raise ValueError(f"points={points:,} is more than the {MAX_POINTS:,} temperatures a curve may have")
     grid = np.linspace(low, high, int(points))
     return np.unique(np.append(grid, 25.0)) if low <= 25.0 <= high else grid
 
@@ -48,7 +59,7 @@ def arrhenius_table(predictor, formulas, temperatures_C=None) -> pd.DataFrame:
         With an activation-energy model.
     formulas : str or sequence of str
     temperatures_C : sequence of float, optional
-        Default: :func:`temperature_grid`.
+        Default: :func:`temperature_grid`; at most :data:`MAX_POINTS`.
 
     Returns
     -------
@@ -56,8 +67,13 @@ def arrhenius_table(predictor, formulas, temperatures_C=None) -> pd.DataFrame:
         The columns of :meth:`Predictor.predict` (``temperature_C`` says which temperature),
         formulas in input order, temperatures ascending within each.
     """
-    temperatures = temperature_grid() if temperatures_C is None else np.asarray(
-        [check_temperature_C(t) for t in temperatures_C], dtype=float)
+    if temperatures_C is None:
+        temperatures = temperature_grid()
+    else:
+        temperatures = list(temperatures_C)
+        if len(temperatures) > MAX_POINTS:
+            raise ValueError(f"{len(temperatures):,} temperatures is more than the {MAX_POINTS:,} a curve may have")
+        temperatures = np.asarray([check_temperature_C(t) for t in temperatures], dtype=float)
     formulas = _as_list(formulas)
     order = np.arange(len(formulas))
     tables = [predictor.predict(formulas, temperature_C=float(t)).assign(input_order=order) for t in temperatures]

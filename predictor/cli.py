@@ -1,4 +1,4 @@
-"""Command line: ``predictor predict``, ``screen``, ``data`` and ``train``.
+"""Command line: ``predictor predict``, ``screen``, ``arrhenius``, ``data``, ``train`` and ``serve``.
 
 Heavy libraries are imported inside the commands, so ``--help`` answers at once.
 """
@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import errno
+import io
 import logging
 import os
+import re
+import signal
+import socket
+import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from predictor import __version__
@@ -19,18 +27,45 @@ from predictor.model_layout import MODEL_FAMILIES
 EXIT_OK, EXIT_NOTHING_PREDICTED, EXIT_USAGE = 0, 1, 2
 #: Ctrl-C (128 + SIGINT) and a closed output pipe such as ``| head`` (128 + SIGPIPE), as shells report them.
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+#: Signals that end a run as Ctrl-C does (outputs not written, temporaries removed), exit status 128 + the signal.
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 EXIT_CODES_HELP = """\
 exit codes:
   0    at least one formula was predicted (rows that failed say why)
   1    no formula could be predicted
-  2    bad usage: unreadable input, an output that cannot be written, unusable models
-  130  interrupted (Ctrl-C); the --output file is not written
+  2    bad usage: unreadable input, an output that cannot be written (no space left,
+       read-only, name too long), unusable models, a grid above its limit
+  130  interrupted (Ctrl-C); the output files are not written
+  143  terminated (SIGTERM), 129 hung up (SIGHUP): as Ctrl-C
   141  the reader of the output went away (e.g. `| head`)"""
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
     """Bad arguments, input or output: reported as one line, exit code 2."""
+
+
+class OutputError(UsageError):
+    """An output file that cannot be written (no space left, read-only, name too long ...)."""
+
+    def __init__(self, path, error: OSError):
+        self.path = path
+        super().__init__(f"cannot write {path}: {error.strerror or error}")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: the run ends as after Ctrl-C."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _interrupted_status(exc: KeyboardInterrupt) -> int:
+    """128 + the signal, as a shell reports a run ended by it (130 for Ctrl-C)."""
+    return 128 + exc.signum if isinstance(exc, Interrupted) else EXIT_INTERRUPTED
 
 
 MODEL_FAMILY_HELP = ("predict both properties with this model family (average: the mean of the other two; "
@@ -45,8 +80,12 @@ def _read_formulas(args) -> list[str]:
         if not path.is_file():
             raise UsageError(f"input file {path} not found")
         try:
-            # blank lines stay rows (an "empty formula" error), so that every input line has its output row
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            content = path.read_bytes()
+            # blank lines stay rows (an "empty formula" error), so that every input line has its output row;
+            # pandas' fast reader ends a cell at a NUL byte ("Li3Y\0Cl6" would be read as "Li3Y"): the
+            # python reader keeps the whole cell, which the formula parser then refuses
+            frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, skip_blank_lines=False,
+                                engine="python" if b"\0" in content else "c")
         except Exception as exc:  # pandas raises several parser errors
             raise UsageError(f"cannot read {path} as CSV: {exc}") from None
         if args.column not in frame.columns:
@@ -60,14 +99,83 @@ def _read_formulas(args) -> list[str]:
 def _check_output(path: Path, input_path: str | None = None) -> None:
     """Refuse, before any work, an output that cannot be written or would overwrite the input."""
     folder = path.parent
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        info = None
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise OutputError(path, exc) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise UsageError(f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'predictions.csv'}")
     if not folder.is_dir():
         raise UsageError(f"cannot write {path}: folder {folder} does not exist")
-    if input_path and path.exists() and os.path.samefile(input_path, path):
+    if input_path and info is not None and os.path.samefile(input_path, path):
         raise UsageError(f"cannot write {path}: it is the input file {input_path}; choose another output file")
+    if info is not None and not stat.S_ISREG(info.st_mode):  # a device or a pipe, written in place
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: it is not writable")
+        return
     if not os.access(folder, os.W_OK):
         raise UsageError(f"cannot write {path}: folder {folder} is not writable")
+
+
+#: Bytes of an output's name kept in the name of its temporary (names are limited to 255 bytes).
+TEMPORARY_NAME_BYTES = 100
+#: ``.<output name>.<pid>-<machine>.<random>.part``: the temporary of an output being written.
+_TEMPORARY = re.compile(r"^\.(?P<name>.*)\.(?P<pid>\d{1,9})-(?P<host>[0-9a-f]{8})\.[a-z0-9_]+\.part$")
+
+
+def _temporary_stem(path: Path) -> str:
+    """The start of ``path``'s name that its temporaries carry: cut by bytes, not characters (80 CJK
+    characters are 240 bytes), and at a character boundary."""
+    return os.fsencode(path.name)[:TEMPORARY_NAME_BYTES].decode(sys.getfilesystemencoding(), errors="ignore")
+
+
+def _remove_dead_temporaries(path: Path) -> None:
+    """Remove the temporaries of ``path`` left by runs on this machine that were killed (their process is gone)."""
+    from predictor.artifacts import machine_tag, process_alive
+
+    name = _temporary_stem(path)
+    for entry in path.parent.iterdir():
+        match = _TEMPORARY.match(entry.name)
+        if (match and match["name"] == name and match["host"] == machine_tag() and not entry.is_symlink()
+                and entry.is_file() and not process_alive(int(match["pid"]))):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                log.info("removed %s, the incomplete output of a run that was killed", entry)
+
+
+class _OutputFile(io.FileIO):
+    """The file under an output: a failed write (no space left, quota, I/O error) names the output."""
+
+    def __init__(self, file, output: Path):
+        super().__init__(file, "w")
+        self.output = output
+
+    def write(self, data):
+        """Write ``data``; a failure raises :class:`OutputError` naming the output, not the temporary."""
+        try:
+            return super().write(data)
+        except OSError as exc:
+            raise OutputError(self.output, exc) from None
+
+
+def _handle(raw: _OutputFile, mode: str):
+    """``raw`` buffered, and as text for a text ``mode`` (newlines written as given: the CSV writer chooses them)."""
+    buffered = io.BufferedWriter(raw)
+    return buffered if "b" in mode else io.TextIOWrapper(buffered, newline="")
+
+
+@contextlib.contextmanager
+def _written(handle):
+    """Yield ``handle`` and close it; when the block fails, close it without letting a write error hide why."""
+    try:
+        yield handle
+    except BaseException:
+        with contextlib.suppress(Exception):
+            handle.close()
+        raise
+    handle.close()
 
 
 @contextlib.contextmanager
@@ -75,47 +183,85 @@ def _atomic_output(path: Path, mode: str = "w"):
     """A file handle to a temporary file beside ``path``, renamed to ``path`` once complete.
 
     An error or an interrupt removes the temporary file: ``path`` is then either absent or
-    the previous file, never a partial one.
+    the previous file, never a partial one. Temporaries that killed runs left for ``path``
+    are removed first. An output that is not a regular file (a device, a pipe) is written in
+    place. A file that cannot be written raises :class:`OutputError`.
     """
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        special = path.exists() and not path.is_file()
+        if special:
+            raw = _OutputFile(str(path), path)
+        else:
+            from predictor.artifacts import machine_tag
+
+            _remove_dead_temporaries(path)
+            descriptor, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{_temporary_stem(path)}.{os.getpid()}-{machine_tag()}.", suffix=".part")
+    except OSError as exc:
+        raise OutputError(path, exc) from None
+    if special:
+        with _written(_handle(raw, mode)) as handle:
+            yield handle
+        return
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give the usual permissions
-        with open(descriptor, mode, **({"newline": ""} if "b" not in mode else {})) as handle:
+        with _written(_handle(_OutputFile(descriptor, path), mode)) as handle:
             yield handle
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:  # e.g. an immutable output file
+            raise OutputError(path, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
 
 
-def _mark_not_predicted(table, index, error: str) -> None:
-    """Turn a row into a failed one: numbers missing, flags off, the error given."""
-    for column in table.columns.drop(["formula", "error"]):
-        kind = table[column].dtype.kind
-        if kind == "f":
-            table.at[index, column] = float("nan")
-        elif kind == "b":
-            table.at[index, column] = False
-        elif kind in "iu":
-            table.at[index, column] = 0
-        else:
-            table.at[index, column] = None if column == "carrier" else ""
-    table.at[index, "error"] = error
+def _write_csv(table, handle, header: bool = True) -> None:
+    """``table`` as CSV that reads back as the same rows.
+
+    pandas (the csv module) quotes a cell holding a line feed but not one holding a carriage
+    return, at which a reader then ends the row: a row with one has its text cells quoted; every
+    other row is written as pandas writes it. The choice is made row by row, so a table streamed
+    in batches is written the same whatever the batches.
+    """
+    import numpy as np
+    import pandas as pd
+
+    returns = np.zeros(len(table), dtype=bool)
+    for _, column in table.items():  # every column that may hold text: object, string, category ...
+        if not pd.api.types.is_numeric_dtype(column):
+            returns |= np.array([isinstance(value, str) and "\r" in value for value in column], dtype=bool)
+    starts = [0, *(np.flatnonzero(np.diff(returns)) + 1)]  # runs of rows written alike
+    for start, end in zip(starts, [*starts[1:], len(table)]):
+        table.iloc[start:end].to_csv(handle, header=header and start == 0, index=False,
+                                     quoting=csv.QUOTE_NONNUMERIC if returns[start:end].any() else csv.QUOTE_MINIMAL)
+
+
+def _plot_format(path: Path) -> str:
+    """The image format of a plot file from its suffix (png without one); refused, before any work, when
+    matplotlib cannot draw it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    chosen = path.suffix.lstrip(".").lower() or "png"
+    if chosen not in formats:
+        raise UsageError(f"cannot write {path}: .{chosen} is not a plot format; use one of "
+                         + ", ".join(f".{f}" for f in sorted(formats)))
+    return chosen
 
 
 def _add_formula_hints(table):
-    """Refuse arguments that hold several formulas; suggest the capitalised formula on errors."""
-    from predictor.formula_hints import several_formulas, suggest_formula
+    """Suggest the capitalised formula on errors ("li3ycl6": did you mean Li3YCl6?)."""
+    from predictor.formula_hints import suggest_formula
 
     for index, formula, error in zip(table.index, table["formula"], table["error"]):
-        parts = several_formulas(formula)
-        if parts:
-            _mark_not_predicted(table, index, f"{formula!r}: holds {len(parts)} formulas ({', '.join(parts)}); "
-                                              "give each as its own argument or CSV row")
-        elif error and (hint := suggest_formula(formula)):
+        if error and (hint := suggest_formula(formula)):
             table.at[index, "error"] = f"{error}; {hint}"
     return table
 
@@ -164,19 +310,19 @@ def cmd_predict(args) -> int:
         try:
             with _atomic_output(output) as handle:
                 for i, table in enumerate(tables):
-                    table.to_csv(handle, header=i == 0, index=False)
+                    _write_csv(table, handle, header=i == 0)
                     any_predicted |= bool((table["error"] == "").any())
                     rows += len(table)
-        except KeyboardInterrupt:
-            print(f"\npredictor predict: interrupted; {output} was not written", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        except KeyboardInterrupt as exc:
+            print(f"\npredictor predict: {_interruption(exc)}; {output} was not written", file=sys.stderr)
+            return _interrupted_status(exc)
         print(f"wrote {rows} rows to {output}", file=sys.stderr)
         return EXIT_OK if any_predicted else EXIT_NOTHING_PREDICTED
 
     if args.format == "csv":  # streamed, batch by batch
         any_predicted = False
         for i, table in enumerate(tables):
-            (table[columns] if columns else table).to_csv(sys.stdout, header=i == 0, index=False)
+            _write_csv(table[columns] if columns else table, sys.stdout, header=i == 0)
             any_predicted |= bool((table["error"] == "").any())
         return EXIT_OK if any_predicted else EXIT_NOTHING_PREDICTED
 
@@ -191,7 +337,7 @@ def cmd_predict(args) -> int:
         print(formatting.format_columns(table, columns or list(table.columns)))
         failed = table[table["error"] != ""]
         if columns and "error" not in columns and len(failed):
-            print("\nNot predicted:\n" + "\n".join(f"  {e}" for e in failed["error"]))
+            print("\nNot predicted:\n" + "\n".join(f"  {formatting.printable(e)}" for e in failed["error"]))
     else:
         print(formatting.format_predictions(table))
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
@@ -205,14 +351,16 @@ def _format_ranking(table, top: int) -> str:
     rule = table.attrs["rank_by"]
     temperature = table.attrs.get("temperature_C", 25.0)
     at = f" at {temperature:g} °C" if temperature != 25.0 else ""
-    lines = [f"parent {table.attrs['parent']}: predicted log10_sigma{at} {table.attrs['parent_log10_sigma']:.2f}",
+    from predictor.formatting import printable
+
+    lines = [f"parent {printable(table.attrs['parent'])}: predicted log10_sigma{at} {table.attrs['parent_log10_sigma']:.2f}",
              f"ranked by {rule} (higher is better)" + (
                  f"; constraint: oxidation_limit_V >= {table.attrs['min_oxidation_limit_V']}"
                  if table.attrs["min_oxidation_limit_V"] is not None else ""), text]
     bad = table[table["error"] != ""]
     if len(bad):
         lines.append(f"\nNot predicted ({len(bad)}):")
-        lines += [f"  {row.dopant} x={row.x:g}: {row.error}" for row in bad.itertuples()]
+        lines += [f"  {row.dopant} x={row.x:g}: {printable(row.error)}" for row in bad.itertuples()]
     return "\n".join(lines)
 
 
@@ -226,8 +374,9 @@ def cmd_screen(args) -> int:
     for path in (output, plot):
         if path is not None:
             _check_output(path)
+    plot_format = _plot_format(plot) if plot is not None else None
     try:
-        x = x_grid(args.x)
+        x = x_grid(args.x, dopants=len(args.dopant))  # the candidate limit, before the models load
         predictor = _load_predictor(args)
         table = screen(predictor, args.parent, args.site, args.dopant, x, compensation=args.compensation,
                        rank_by=args.rank, min_oxidation_limit_V=args.min_oxidation_V, progress=len(x) > 200,
@@ -235,14 +384,14 @@ def cmd_screen(args) -> int:
     except (TypeError, ValueError, ModelLoadError) as exc:
         raise UsageError(str(exc)) from None
     with _atomic_output(output) as handle:
-        table.to_csv(handle, index=False)
+        _write_csv(table, handle)
     print(_format_ranking(table, args.top))
     print(f"\nwrote {len(table)} candidates to {output}", file=sys.stderr)
     if plot is not None:
         from predictor.plots import plot_screening
 
         with _atomic_output(plot, "wb") as handle:
-            plot_screening(table).savefig(handle, format=plot.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+            plot_screening(table).savefig(handle, format=plot_format, dpi=120, bbox_inches="tight")
         print(f"wrote the plot to {plot}", file=sys.stderr)
     return EXIT_OK if (table["rank"] > 0).any() else EXIT_NOTHING_PREDICTED
 
@@ -250,9 +399,11 @@ def cmd_screen(args) -> int:
 def cmd_arrhenius(args) -> int:
     from predictor.arrhenius import arrhenius_table, plot_arrhenius, temperature_grid
     from predictor.errors import ModelLoadError
+    from predictor.formatting import printable
 
     output = Path(args.output)
     _check_output(output)
+    plot_format = _plot_format(output)
     table_path = Path(args.csv) if args.csv else None
     if table_path is not None:
         _check_output(table_path)
@@ -265,16 +416,16 @@ def cmd_arrhenius(args) -> int:
     except (TypeError, ValueError, ModelLoadError) as exc:
         raise UsageError(str(exc)) from None
     with _atomic_output(output, "wb") as handle:
-        plot_arrhenius(table).savefig(handle, format=output.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+        plot_arrhenius(table).savefig(handle, format=plot_format, dpi=120, bbox_inches="tight")
     print(f"wrote the Arrhenius plot to {output}", file=sys.stderr)
     if table_path is not None:
         with _atomic_output(table_path) as handle:
-            table.to_csv(handle, index=False)
+            _write_csv(table, handle)
         print(f"wrote {len(table)} rows to {table_path}", file=sys.stderr)
     failed = table.drop_duplicates("formula")
     failed = failed[failed["error"] != ""]
     for row in failed.itertuples():
-        print(f"not predicted: {row.error}", file=sys.stderr)
+        print(f"not predicted: {printable(row.error)}", file=sys.stderr)
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
 
 
@@ -328,7 +479,7 @@ def _reduced(formula: str) -> str:
 
 
 def cmd_train(args) -> int:
-    from predictor.errors import DataNotFoundError, FewerSourcesError
+    from predictor.errors import DataNotFoundError, FewerSourcesError, TableError
     from predictor.model_layout import MODEL_CARD_FILE
     from predictor.paths import MODELS_DIR_ENV, models_dir, trained_models_dir
     from predictor.training import PROPERTIES, TrainConfig, train
@@ -365,7 +516,7 @@ def cmd_train(args) -> int:
         report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
                        track=not args.no_tracking, extra_labels=args.labels,
                        properties=properties)
-    except (DataNotFoundError, FewerSourcesError, FileExistsError, FileNotFoundError) as exc:
+    except (DataNotFoundError, FewerSourcesError, TableError, FileExistsError, FileNotFoundError) as exc:
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if labels is not None and len(labels):
@@ -396,6 +547,56 @@ def cmd_train(args) -> int:
     return EXIT_OK
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` as the server will (every address of ``host``), so that a port in use or an address
+    not of this machine is one line before the models load, not a traceback or uvicorn's exit status after."""
+    try:
+        for family, kind, protocol, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                     flags=socket.AI_PASSIVE):
+            with socket.socket(family, kind, protocol) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(address)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def cmd_serve(args) -> int:
+    """``predictor serve``: the MLflow model over HTTP; a bad model or address is one line and exit 2."""
+    _check_listen(args.host, args.port)
+    from mlflow.exceptions import MlflowException
+
+    from predictor.errors import ModelLoadError
+    from predictor.model_layout import PYFUNC_DIR
+    from predictor.paths import models_dir
+    from predictor.serving import serve
+
+    model = args.model or str(models_dir() / PYFUNC_DIR)
+    try:
+        serve(model, host=args.host, port=args.port)
+    except ModelLoadError as exc:  # the message names the file at fault
+        print(f"predictor serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MlflowException as exc:  # a URI naming no model of the tracking store
+        print(f"predictor serve: {model}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit:  # uvicorn's exit when it cannot start (the port taken since the check), after logging why
+        raise UsageError(f"the server did not start on {args.host}:{args.port} (the reason is logged above)") from None
+    return EXIT_OK
+
+
+def _port(text: str) -> int:
+    """A TCP port number for ``--port``: 0 (any free port) to 65535, refused by argparse otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return port
+
+
 def _add_measured_arguments(parser: argparse.ArgumentParser) -> None:
     """``--measured`` and ``--lab-std``: predictions anchored to a lab's measurements (:meth:`Predictor.with_measurements`)."""
     parser.add_argument("--measured", metavar="CSV",
@@ -407,6 +608,9 @@ def _add_measured_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from predictor.arrhenius import DEFAULT_POINTS, MAX_POINTS
+    from predictor.screening import MAX_CANDIDATES
+
     parser = argparse.ArgumentParser(
         prog="predictor",
         description="Predict the room-temperature ionic conductivity (S/cm) and the electrochemical stability "
@@ -447,7 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--site", required=True, help="element of the parent to substitute, e.g. Zr")
     s.add_argument("--dopant", required=True, action="append",
                    help="dopant with optional charge, e.g. Nb or Nb5+ (repeat for several series)")
-    s.add_argument("--x", required=True, help="dopant amounts: start:stop:step (stop included) or a list 0.1,0.2")
+    s.add_argument("--x", required=True,
+                   help="dopant amounts: start:stop:step (stop included) or a list 0.1,0.2; at most "
+                        f"{MAX_CANDIDATES:,} candidates (amounts times dopants)")
     s.add_argument("--compensation", default="mobile-ion",
                    help="how charge neutrality is kept: mobile-ion (default; the Li/Na content changes), "
                         "site-vacancy (vacancies on the substituted site) or none (isovalent)")
@@ -472,11 +678,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "against 1000/T.",
                        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("formulas", nargs="+", help="formulas, e.g. Li3YCl6 Li2ZrCl6")
-    a.add_argument("-o", "--output", default="arrhenius.png", help="plot file (default: arrhenius.png)")
     a.add_argument("--csv", help="also write the predictions at every temperature to this CSV file")
     a.add_argument("--t-min-C", type=float, default=-30.0, help="lowest temperature (°C, default: -30)")
     a.add_argument("--t-max-C", type=float, default=100.0, help="highest temperature (°C, default: 100)")
-    a.add_argument("--points", type=int, default=27, help="temperatures per curve (default: 27, plus 25 °C)")
+    a.add_argument("--points", type=int, default=DEFAULT_POINTS,
+                   help=f"temperatures per curve (default: {DEFAULT_POINTS}, plus 25 °C; at most {MAX_POINTS:,})")
+    a.add_argument("-o", "--output", default="arrhenius.png",
+                   help="plot file; its suffix gives the format: .png (default: arrhenius.png), .pdf, .svg ...")
     a.add_argument("--models", help="model folder (default: the shipped models/)")
     a.add_argument("--model-family", choices=MODEL_FAMILIES, help=MODEL_FAMILY_HELP)
     _add_measured_arguments(a)
@@ -520,6 +728,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--allow-fewer-sources", action="store_true",
                    help="replace models trained on more conductivity sources than are available now")
     t.set_defaults(func=cmd_train)
+
+    v = sub.add_parser("serve", help="serve the MLflow model over HTTP, every bad request answered with a JSON error",
+                       description="Serve the predictor's MLflow model with MLflow's scoring protocol (POST "
+                                   "/invocations; GET /ping, /health, /version) in this environment. The model "
+                                   "folder is verified before it is loaded (manifest, no code); every bad request "
+                                   "gets a JSON {error_code, message} without traceback or server path.")
+    v.add_argument("-m", "--model", help="MLflow model folder or URI, e.g. models:/halide-electrolyte-predictor/1 "
+                                         "(default: mlflow_predictor in the model folder, the shipped models/)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    v.add_argument("--port", type=_port, default=5001, help="port, 0 to 65535 (default: 5001)")
+    v.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -545,23 +764,62 @@ def configure_logging(verbose: bool = False) -> None:
     logging.getLogger("predictor").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+#: Errors of a write that found no room (disk full, over quota, file size limit).
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _raise_interrupted(signum, frame):
+    """Signal handler of SIGTERM and SIGHUP: raise :class:`Interrupted`, so that the run ends as after Ctrl-C."""
+    raise Interrupted(signum)
+
+
+def _end_on_signals() -> dict:
+    """Make SIGTERM and SIGHUP end the run as Ctrl-C does (temporary outputs removed); returns the
+    handlers they replace. A signal ignored on purpose (``nohup``) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, _raise_interrupted) for signum in ENDING_SIGNALS
+            if signal.getsignal(signum) is signal.SIG_DFL}
+
+
+def _interruption(exc: KeyboardInterrupt) -> str:
+    """How the run ended, for its last line: "stopped by SIGTERM" (or SIGHUP) or "interrupted" (Ctrl-C)."""
+    return f"stopped by {exc}" if isinstance(exc, Interrupted) else "interrupted"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     import warnings
 
     warnings.filterwarnings("ignore", module="pymatgen")
+    from predictor.formatting import printable
+
+    replaced = _end_on_signals()
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a full disk under the standard output is reported here, not at exit
+        return code
     except UsageError as exc:
-        print(f"predictor {args.command}: {exc}", file=sys.stderr)
+        message = "\n".join(printable(line) for line in str(exc).split("\n"))
+        print(f"predictor {args.command}: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\npredictor: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        print(f"\npredictor: {_interruption(exc)}", file=sys.stderr)
+        return _interrupted_status(exc)
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        _discard_stdout()
+        print(f"predictor {args.command}: cannot write {exc.filename or 'the output'}: {exc.strerror}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        for signum, handler in replaced.items():
+            signal.signal(signum, handler)
 
 
 def _discard_stdout() -> None:

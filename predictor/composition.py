@@ -14,6 +14,7 @@ and when two formulas are the same composition (:func:`same_composition`,
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -43,6 +44,152 @@ _GRAMMAR = re.compile(r"[A-Za-z0-9.()\[\]/+\- ]")
 _EXPONENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)[eE]([+-]?\d+)")
 #: Hydrogen isotopes that pymatgen would silently read as H.
 ISOTOPES = {"D": "deuterium", "T": "tritium"}
+#: Water of crystallisation after a dot or star, at the end: ".2H2O" in "Li3YCl6.2H2O", "·H2O" in
+#: "LiOH·H2O", "*xH2O". The dot of a decimal amount "0.5" is not one ("LiCl0.5H2O").
+_HYDRATE = re.compile(r"(?:(?<![A-Za-z)\]]0)\.|[·•∙⋅*])\s*(?:\d+(?:\.\d+)?|[xn])?\s*[(\[]?H2O[)\]]?$")
+#: What separates several formulas typed in one string: spaces, commas, semicolons.
+_SEPARATORS = re.compile(r"[\s,;]+")
+#: A bracketed part with an amount, as in the mixture notation "(LiCl)0.5 (P2O5)0.5".
+_MIXTURE_PART = re.compile(r"^[(\[].*[)\]][\d./]*$")
+#: A '.' not followed by a digit ("Li3YCl6.") or a '/' without an amount on both sides ("Li3YCl6/").
+_DANGLING = re.compile(r"\.(?!\d)|(?<![\d.])/|/(?![\d.])")
+
+
+def parse_formula(formula: object) -> Composition:
+    """Parse and validate a chemical formula.
+
+    Accepts integer, decimal, fractional and exponent amounts ("Li3YCl6", "Li2.5Y0.5Zr0.5Cl6",
+    "Li2Sc2/3Cl4", "Li2.5e0YCl6"), parentheses, brackets and spaces. Refused, with the reason
+    (the checks below, in order): control characters inside the formula, hydrates
+    ("Li3YCl6.2H2O", "LiOH·H2O": the models know anhydrous electrolytes), several formulas in
+    one string ("Li3YCl6 Li3InCl6"), amounts apart from what they count ("LiCl 2"), any
+    character outside the formula grammar ("Li@Cl"), the isotope symbols D and T (pymatgen
+    would read them as H: write H), negative amounts and charges, a dangling '.' or '/'
+    ("Li3YCl6.", "Li3YCl6/"), a fraction that reads as dividing the formula ("Li3YCl6/2"), and
+    what pymatgen cannot read. Whitespace around the formula is ignored. Error messages echo at
+    most 60 characters of the input.
+
+    Parameters
+    ----------
+    formula : str
+        The formula as written by the user.
+
+    Returns
+    -------
+    pymatgen.core.Composition
+
+    Raises
+    ------
+    CompositionError
+        When the input is not a string, is empty, is one of the refused forms above, names an
+        unknown element or one without tabulated properties, has a zero amount, or is absurdly
+        large.
+    """
+    if isinstance(formula, Composition):
+        formula = formula.formula
+    if not isinstance(formula, str):
+        raise CompositionError(formula, f"expected a formula string, got {type(formula).__name__}")
+    if len(formula) > MAX_FORMULA_LENGTH:
+        raise CompositionError(formula, f"formula longer than {MAX_FORMULA_LENGTH} characters")
+    text = formula.strip()
+    if not text:
+        raise CompositionError(formula, "empty formula")
+    for check in (_refuse_control_characters, _refuse_hydrate, _refuse_several_formulas,
+                  _refuse_foreign_characters, _refuse_isotopes):
+        check(formula, text)
+    text = _expand_exponents(formula, text)
+    _refuse_signs_and_dangling_operators(formula, text)
+    try:
+        composition = Composition(_expand_fractions(formula, text))
+    except CompositionError:
+        raise
+    except Exception as exc:  # pymatgen raises ValueError, KeyError, TypeError for bad strings
+        raise CompositionError(formula, f"not a valid chemical formula ({shorten(str(exc), 100)})") from None
+    _check_elements_and_amounts(formula, text, composition)
+    return composition
+
+
+def _refuse_control_characters(formula: str, text: str) -> None:
+    """Carriage returns, NUL, tabs or terminal escapes inside a formula ("Li3Y\\x00Cl6")."""
+    controls = sorted({c for c in text if unicodedata.category(c) == "Cc"})
+    if controls:
+        shown = ", ".join(repr(c) for c in controls[:5])
+        raise CompositionError(formula, f"control character {shown} in the formula")
+
+
+def _refuse_hydrate(formula: str, text: str) -> None:
+    """Water of crystallisation: "Li3YCl6.2H2O" is Li3YCl6 with two waters, which pymatgen would
+    read as Cl6.2 plus H2O."""
+    hydrate = _HYDRATE.search(text)
+    if hydrate is None:
+        return
+    anhydrous = text[:hydrate.start()].strip()
+    reason = f"hydrate ({hydrate.group(0).strip()!r}): the models know anhydrous electrolytes; give the anhydrous formula"
+    try:
+        parse_formula(anhydrous)
+        reason += f" ({anhydrous})"
+    except CompositionError:
+        pass
+    after = text[hydrate.start() + 1:].lstrip()
+    if text[hydrate.start()] == "." and text[hydrate.start() - 1].isdigit() and after[:1].isdigit():
+        reason += ", or, if the dot is a decimal point, the water in brackets: (H2O)"
+    raise CompositionError(formula, reason)
+
+
+def _refuse_several_formulas(formula: str, text: str) -> None:
+    """Several formulas in one string ("Li3YCl6 Li3InCl6", "Li3YCl6, Na3YCl6"), or an amount
+    separated from what it counts ("LiCl 2", "LiCl 0.5 LiBr 0.5").
+
+    Spaces inside one formula ("Li3 Y Cl6", "Li6PS5 Cl": a part of one element) and the mixture
+    notation "(LiCl)0.5 (P2O5)0.5" are one formula.
+    """
+    parts = [part for part in _SEPARATORS.split(text) if part]
+    if len(parts) < 2:
+        return
+    separated = [part for part in parts[1:] if part[0].isdigit() or part[0] in "./"]
+    if separated:
+        raise CompositionError(formula, f"amount {separated[0]!r} is separated from the element or bracket "
+                                        "it counts: write it right after it, e.g. (LiCl)0.5(LiBr)0.5")
+    if any(_MIXTURE_PART.match(part) for part in parts):
+        return
+    for part in parts:  # each part has no separator, so this does not come back here
+        try:
+            composition = parse_formula(part)
+        except CompositionError:
+            return
+        if len(composition.elements) < 2:
+            return
+    raise CompositionError(formula, f"holds {len(parts)} formulas ({', '.join(parts)}); "
+                                    "give each as its own argument or CSV row")
+
+
+def _refuse_foreign_characters(formula: str, text: str) -> None:
+    """Characters outside element symbols, amounts and brackets ("Li@Cl", "Li₃YCl₆")."""
+    bad = sorted(set(_GRAMMAR.sub("", text)))
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5])
+        raise CompositionError(formula, f"character {shown} is not part of a chemical formula "
+                                        "(element symbols, amounts, parentheses)")
+
+
+def _refuse_isotopes(formula: str, text: str) -> None:
+    """D and T, which pymatgen would silently read as H."""
+    isotopes = [s for s in _SYMBOL.findall(text) if s in ISOTOPES]
+    if isotopes:
+        raise CompositionError(formula, f"isotope symbol {isotopes[0]} ({ISOTOPES[isotopes[0]]}) is not supported: "
+                                        "write H (the models do not distinguish isotopes)")
+
+
+def _refuse_signs_and_dangling_operators(formula: str, text: str) -> None:
+    """Negative or symbolic amounts ("Li3-xYCl6"), charges ("Li+"), and a '.' or '/' without an
+    amount ("Li3YCl6.", "Li3YCl6/"), which pymatgen would ignore."""
+    if "-" in text:
+        raise CompositionError(formula, "negative or symbolic amounts are not allowed (write x as a number)")
+    if "+" in text:
+        raise CompositionError(formula, "charges ('+') are not part of a formula")
+    if dangling := _DANGLING.search(text):
+        side = "its right" if dangling.group(0) == "." else "both sides"
+        raise CompositionError(formula, f"{dangling.group(0)!r} without an amount on {side}")
 
 
 def _expand_exponents(formula: str, text: str) -> str:
@@ -59,74 +206,32 @@ def _expand_exponents(formula: str, text: str) -> str:
     return _EXPONENT.sub(to_decimal, text)
 
 
-def _expand_fractions(formula: str) -> str:
-    """Rewrite amounts written as fractions ("Sc2/3") as decimals ("Sc0.666666666667")."""
+def _expand_fractions(formula: str, text: str) -> str:
+    """Rewrite amounts written as fractions ("Sc2/3") as decimals ("Sc0.666666666667").
+
+    A '/' divides the one amount before it. A fraction that is a whole number ("Cl6/2"), or the
+    only fraction of a formula, at its end and of 1 or more ("Li3YCl6/4"), reads as if the whole
+    formula were divided, which it is not: both are refused ("Li3YCl3/2Br9/2" is read).
+    """
+    fractions = list(_FRACTION.finditer(text))
 
     def to_decimal(match: re.Match) -> str:
-        denominator = float(match.group(2))
+        numerator, denominator = float(match.group(1)), float(match.group(2))
         if denominator == 0:
             raise CompositionError(formula, f"division by zero in amount {match.group(0)!r}")
-        return f"{float(match.group(1)) / denominator:.12g}"
+        value = numerator / denominator
+        divides_formula = len(fractions) == 1 and match.end() == len(text) and value >= 1
+        if value == int(value) or divides_formula:
+            raise CompositionError(formula, f"amount {match.group(0)!r} divides only the amount before the '/', "
+                                            "not the formula: write the amount as a number, or the formula "
+                                            "in brackets with its amount, e.g. (Li3YCl6)0.5")
+        return f"{value:.12g}"
 
-    return _FRACTION.sub(to_decimal, formula)
+    return _FRACTION.sub(to_decimal, text)
 
 
-def parse_formula(formula: object) -> Composition:
-    """Parse and validate a chemical formula.
-
-    Accepts integer, decimal, fractional and exponent amounts ("Li3YCl6", "Li2.5Y0.5Zr0.5Cl6",
-    "Li2Sc2/3Cl4", "Li2.5e0YCl6"), parentheses, brackets and spaces. Any other character
-    ("Li@Cl", charges, hydrate dots) is refused, and so are the isotope symbols D and T
-    (pymatgen would read them as H: write H). Error messages echo at most 60 characters of
-    the input.
-
-    Parameters
-    ----------
-    formula : str
-        The formula as written by the user.
-
-    Returns
-    -------
-    pymatgen.core.Composition
-
-    Raises
-    ------
-    CompositionError
-        When the input is not a string, is empty, does not parse, names an unknown element or
-        one without tabulated properties, has a zero or negative amount, or is absurdly large,
-        holds a character outside the formula grammar, or an isotope symbol (D, T).
-    """
-    if isinstance(formula, Composition):
-        formula = formula.formula
-    if not isinstance(formula, str):
-        raise CompositionError(formula, f"expected a formula string, got {type(formula).__name__}")
-    text = formula.strip()
-    if not text:
-        raise CompositionError(formula, "empty formula")
-    if len(text) > MAX_FORMULA_LENGTH:
-        raise CompositionError(formula, f"formula longer than {MAX_FORMULA_LENGTH} characters")
-    bad = sorted(set(_GRAMMAR.sub("", text)))
-    if bad:
-        shown = ", ".join(repr(c) for c in bad[:5])
-        raise CompositionError(formula, f"character {shown} is not part of a chemical formula "
-                                        "(element symbols, amounts, parentheses)")
-    isotopes = [s for s in _SYMBOL.findall(text) if s in ISOTOPES]
-    if isotopes:
-        raise CompositionError(formula, f"isotope symbol {isotopes[0]} ({ISOTOPES[isotopes[0]]}) is not supported: "
-                                        "write H (the models do not distinguish isotopes)")
-    text = _expand_exponents(formula, text)
-    if "-" in text:
-        raise CompositionError(formula, "negative or symbolic amounts are not allowed (write x as a number)")
-    if "+" in text:
-        raise CompositionError(formula, "charges ('+') are not part of a formula")
-
-    try:
-        composition = Composition(_expand_fractions(text))
-    except CompositionError:
-        raise
-    except Exception as exc:  # pymatgen raises ValueError, KeyError, TypeError for bad strings
-        raise CompositionError(formula, f"not a valid chemical formula ({shorten(str(exc), 100)})") from None
-
+def _check_elements_and_amounts(formula: str, text: str, composition: Composition) -> None:
+    """Known elements with tabulated properties, every written element present, sizes in range."""
     for symbol in composition.elements:
         if not isinstance(symbol, Element) or not Element.is_valid_symbol(str(symbol)):
             raise CompositionError(formula, f"unknown element {getattr(symbol, 'symbol', str(symbol))!r}")
@@ -152,7 +257,6 @@ def parse_formula(formula: object) -> Composition:
         raise CompositionError(
             formula, f"{composition.num_atoms:g} atoms per formula unit (more than {MAX_ATOMS_PER_FORMULA:g})"
         )
-    return composition
 
 
 def mobile_ion(composition: Composition) -> str | None:

@@ -42,3 +42,16 @@ class FewerSourcesError(PredictorError, RuntimeError):
 
 class LabelsError(PredictorError, ValueError):
     """A lab's labels table cannot be used as a whole (unreadable, no formula column, unknown columns)."""
+
+
+class TableError(PredictorError, ValueError):
+    """A data table with rows that cannot be used; the message names every one.
+
+    ``problems`` holds one line per bad row and rule, each naming the table, the row (its id
+    or number), the column, the value and the reason.
+    """
+
+    def __init__(self, problems: list[str], what: str = "the table"):
+        self.problems = list(problems)
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        super().__init__(f"{what}: {count}\n" + "\n".join(f"  {line}" for line in self.problems))

@@ -4,6 +4,10 @@
 that fits the terminal width (formula, sigma with its 90 % interval in S/cm, both window limits
 ± std, in-domain, the measured value when known), failed rows with their reason, then the notes
 and a legend. :func:`format_columns` shows any columns, one line per row, at any width.
+
+Text from the input (formulas, and the errors that quote them) is shown with its control
+characters escaped (:func:`printable`): an escape sequence in a formula is printed as
+``\x1b[31m``, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -27,6 +31,25 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 
+def unprintable(char: str) -> bool:
+    """True for a character a terminal would not print as itself: the controls (ESC, carriage return,
+    NUL, tab, DEL, C1), format characters such as the bidirectional overrides, line and paragraph
+    separators, unassigned code points (what ``str.isprintable`` refuses, the space apart)."""
+    return not char.isprintable()
+
+
+def _escaped(text: str, escape) -> str:
+    """``text`` with each :func:`unprintable` character replaced by ``escape(char)``."""
+    if text.isprintable():  # the common case, at C speed: no character to escape
+        return text
+    return "".join(escape(c) if unprintable(c) else c for c in text)
+
+
+def printable(text) -> str:
+    """``text`` with every :func:`unprintable` character written as its Python escape (``\x1b``)."""
+    return _escaped(str(text), lambda char: repr(char)[1:-1])
+
+
 def _finite(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
         and math.isfinite(value)
@@ -43,7 +66,7 @@ def _limit(value, std) -> str:
 def _reason(formula, error: str) -> str:
     """The error without the formula it starts with (the formula is already on the line)."""
     prefix = f"{formula!r}: "
-    return error[len(prefix):] if error.startswith(prefix) else error
+    return printable(error[len(prefix):] if error.startswith(prefix) else error)
 
 
 def _shorten(text: str, width: int) -> str:
@@ -93,7 +116,8 @@ def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
     shown = len(columns)
     while shown > 1 and MIN_FORMULA_WIDTH + rest_width(shown) > width:
         shown -= 1  # a narrow terminal: drop columns from the right
-    longest = max([len("formula"), *(len(str(f)) for f in table["formula"])])
+    names = [printable(f) for f in table["formula"]]
+    longest = max([len("formula"), *(len(n) for n in names)])
     formula_width = max(min(longest, width - rest_width(shown)), MIN_FORMULA_WIDTH)
 
     lines = []
@@ -103,21 +127,21 @@ def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
         lines.append(_line(cells, formula_width))
     wrapper = textwrap.TextWrapper(width=max(width - formula_width - len(GAP), 20))
     for i, formula in enumerate(table["formula"]):
-        name = _shorten(str(formula), formula_width)
+        name = _shorten(names[i], formula_width)
         if ok[i]:
             cells = [name] + [column[2][i].ljust(w) if column[0] == "in" else column[2][i].rjust(w)
                               for column, w in zip(columns[:shown], widths)]
             lines.append(_line(cells, formula_width))
             continue
         error = table["error"].iat[i]
-        reason = _reason(formula, error) if name == str(formula) else error
+        reason = _reason(formula, error) if name == names[i] else printable(error)
         wrapped = wrapper.wrap(f"not predicted: {reason}") or [""]
         lines.append(_line([name, wrapped[0]], formula_width))
         lines += [" " * (formula_width + len(GAP)) + more for more in wrapped[1:]]
     if shown < len(columns):
         lines += textwrap.wrap(f"({len(columns) - shown} columns hidden at this width; --wide shows all)", width=width)
 
-    notes = [(f, n) for f, n, good in zip(table["formula"], table["domain_notes"], ok) if good and n]
+    notes = [(f, printable(n)) for f, n, good in zip(names, table["domain_notes"], ok) if good and n]
     if notes:
         lines += ["", "Outside the models' domain:"]
         for formula, note in notes:
@@ -149,7 +173,7 @@ def _cell(value, column: str) -> str:
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
         return f"{value:.2e}" if column.endswith("_S_cm") else f"{value:.2f}"
-    return str(value)
+    return printable(value)
 
 
 def format_columns(table: pd.DataFrame, columns: list[str]) -> str:
@@ -182,4 +206,7 @@ def to_json(table: pd.DataFrame) -> str:
     slashes and non-ASCII characters written as they are ("Li+/Li")."""
     records = [{column: _json_value(value) for column, value in zip(table.columns, row)}
                for row in table.itertuples(index=False, name=None)]
-    return json.dumps(records, indent=1, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(records, indent=1, ensure_ascii=False, allow_nan=False)
+    # JSON escapes the C0 controls inside strings (ESC is \u001b), so its only line breaks are the indentation's;
+    # escape, the JSON way, the other characters a terminal does not print (DEL, C1 controls, bidirectional overrides)
+    return "\n".join(_escaped(line, lambda char: json.dumps(char)[1:-1]) for line in text.split("\n"))

@@ -1,4 +1,4 @@
-"""Hints for formulas typed by hand: the capitalised formula, or several formulas in one string.
+"""Hints for formulas typed by hand: the formula with its element symbols in the right case.
 
 :func:`predictor.composition.parse_formula` says why a formula is wrong; these functions say
 what the user probably meant, for the command line and other front ends to add to that reason.
@@ -16,9 +16,6 @@ from predictor.errors import CompositionError
 
 _SYMBOLS = {Element.from_Z(z).symbol.lower(): Element.from_Z(z).symbol for z in range(1, MAX_Z + 1)}
 _LETTERS = re.compile(r"[A-Za-z]+")
-_SEPARATORS = re.compile(r"[\s,;]+")
-#: A bracketed part with an amount, as in the mixture notation "(LiCl)0.5 (P2O5)0.5".
-_MIXTURE_PART = re.compile(r"^\(.*\)[\d.]*$")
 
 
 @lru_cache(maxsize=4096)
@@ -76,29 +73,3 @@ def suggest_formula(text: object) -> str | None:
         return None
     return f"did you mean {candidate}? element symbols are case-sensitive"
 
-
-def several_formulas(text: object) -> list[str]:
-    """The formulas of a string that holds several, separated by spaces, commas or semicolons.
-
-    A string counts as several formulas when every part is a valid formula of two or more
-    elements ("Li3YCl6 Li3InCl6", "Li3YCl6,Na3YCl6"). Spaces inside one formula ("Li3 Y Cl6")
-    and the mixture notation "(LiCl)0.5 (P2O5)0.5" are one formula.
-
-    Returns
-    -------
-    list of str
-        The parts, or an empty list when the string is one formula (or not a string).
-    """
-    if not isinstance(text, str) or len(text) > MAX_FORMULA_LENGTH:
-        return []
-    parts = [part for part in _SEPARATORS.split(text.strip()) if part]
-    if len(parts) < 2 or any(_MIXTURE_PART.match(part) for part in parts):
-        return []
-    for part in parts:
-        try:
-            composition = parse_formula(part)
-        except CompositionError:
-            return []
-        if len(composition.elements) < 2:
-            return []
-    return parts

@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Composition
 
-from predictor.artifacts import read_manifest, write_manifest
+from predictor.artifacts import finite_array, read_json, read_manifest, write_manifest
 from predictor.composition import atomic_fractions, fractions_match, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
+from predictor.model_layout import MEASURED_TARGET, part_holds
 
 ARTIFACT_KIND = "measured-values"
 FILE = "measured.csv"
@@ -113,7 +114,7 @@ class MeasuredValues:
         if self.kernel is not None:
             (folder / KERNEL_FILE).write_text(json.dumps(self.kernel.to_dict()) + "\n")
             files.append(KERNEL_FILE)
-        write_manifest(folder, ARTIFACT_KIND, files)
+        write_manifest(folder, ARTIFACT_KIND, files, holds=part_holds(MEASURED_TARGET))
         return folder
 
     @classmethod
@@ -122,22 +123,35 @@ class MeasuredValues:
 
         The ``tolerance`` that earlier manifests carry (an absolute 1e-3 on atomic fractions)
         is not used: compositions are matched by the package's one rule.
+
+        Raises
+        ------
+        ModelLoadError
+            When the manifest refuses the folder (or names another property or target), or the
+            table or the kernel is malformed, with numbers that are not finite.
         """
         from predictor.anchoring import ResidualKernel
 
         folder = Path(folder)
-        manifest = read_manifest(folder, ARTIFACT_KIND)
+        manifest = read_manifest(folder, ARTIFACT_KIND, expected=part_holds(MEASURED_TARGET))
         try:
             table = pd.read_csv(folder / FILE, dtype={"formula": str, "measured_refs": str}, keep_default_na=False)
             table["measured_log10_sigma"] = table["measured_log10_sigma"].astype(float)
             table["measured_n"] = table["measured_n"].astype(int)
         except (KeyError, ValueError, pd.errors.ParserError) as exc:
             raise ModelLoadError(f"{folder / FILE} is not a table of measured values: {exc}") from None
+        finite_array(table["measured_log10_sigma"], folder / FILE, "measured_log10_sigma")
         kernel = None
         if KERNEL_FILE in manifest["files"]:
+            values = read_json(folder / KERNEL_FILE, what="a residual kernel")
             try:
-                kernel = ResidualKernel.from_dict(json.loads((folder / KERNEL_FILE).read_text()))
-            except (KeyError, TypeError, ValueError) as exc:
+                kernel = ResidualKernel.from_dict(values)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise ModelLoadError(f"{folder / KERNEL_FILE} is not a residual kernel: {exc}") from None
+            length, correlation = finite_array([kernel.length, kernel.correlation], folder / KERNEL_FILE,
+                                               "length and correlation", (2,))
+            if not (length > 0 and 0 <= correlation < 1):
+                raise ModelLoadError(f"{folder / KERNEL_FILE}: length {length} must be positive and correlation "
+                                     f"{correlation} within [0, 1)")
         return cls(table, kernel)
 

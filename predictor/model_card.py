@@ -1,16 +1,16 @@
 """The model card (``models/README.md``) from the training report.
 
 ``predictor train`` writes it with the models; ``python -m predictor.model_card`` rewrites it
-from an existing ``models/metrics.json`` without retraining. Neither touches the repository's
+from an existing ``models/metrics.json`` (or ``$PREDICTOR_MODELS_DIR``'s) without retraining, and
+the folder's manifest after it, so that the folder still loads. Neither touches the repository's
 README.md, whose metrics section is written by hand from the model card.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from predictor.model_layout import METRICS_FILE, MODEL_CARD_FILE
+from predictor.model_layout import METRICS_FILE, MODEL_CARD_FILE, PREDICTION_FILES
 from predictor.paths import models_dir
 
 _SPLIT_TITLES = {
@@ -245,10 +245,25 @@ out-of-fold predictions; `held_out_papers_predictions.csv`: the held-out halide 
 
 
 def main() -> None:
+    """Rewrite the model card of the model folder, then its manifest.
+
+    The folder's other top-level files must match its manifest first (a hand-edited card is
+    what this replaces; an edited ``families.json`` or report stays refused).
+    """
+    from predictor.artifacts import check_model_folder, read_json, write_folder_manifest
+
     folder = models_dir()
-    report = json.loads((folder / METRICS_FILE).read_text())
-    print(f"wrote {write_model_card(folder, report)}")
+    check_model_folder(folder, PREDICTION_FILES, skip=(MODEL_CARD_FILE,))
+    report = read_json(folder / METRICS_FILE, what="a training report", allow_nan=True)
+    path = write_model_card(folder, report)
+    write_folder_manifest(folder)
+    print(f"wrote {path} and {folder / 'manifest.json'}")
 
 
 if __name__ == "__main__":
-    main()
+    from predictor.errors import ModelLoadError
+
+    try:
+        main()
+    except ModelLoadError as exc:  # one line, no traceback
+        raise SystemExit(f"python -m predictor.model_card: {exc}") from None

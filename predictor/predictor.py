@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import numbers
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from itertools import islice
@@ -15,16 +15,16 @@ from pymatgen.core import Composition
 from tqdm.auto import tqdm
 
 from predictor.anchoring import standardised_descriptors
-from predictor.artifacts import load_estimator
+from predictor.artifacts import check_model_folder, load_estimator, read_json
 from predictor.composition import REFERENCE_ELECTRODES, describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
 from predictor.estimators.registry import load_saved
 from predictor.estimators.window import WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
 from predictor.measured import MeasuredValues
-from predictor.model_layout import (ACTIVATION_DIR, AVERAGED_FAMILIES, CONDUCTIVITY_DIR, FAMILIES_FILE,
-                                     GRADIENT_BOOSTED, MEASURED_DIR, MODEL_FAMILIES, PROPERTY_PARTS, STORED_FAMILIES,
-                                     WINDOWS_DIR, family_part)
+from predictor.model_layout import (ACTIVATION_DIR, AVERAGED_FAMILIES, CONDUCTIVITY_DIR, CONDUCTIVITY_TARGET,
+                                     FAMILIES_FILE, GRADIENT_BOOSTED, MEASURED_DIR, MODEL_FAMILIES, PREDICTION_FILES,
+                                     PROPERTY_PARTS, STORED_FAMILIES, WINDOWS_DIR, family_part, part_holds)
 from predictor.paths import models_dir
 from predictor.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
 
@@ -65,14 +65,17 @@ def formula_inputs(formulas) -> Iterable:
     TypeError
         For a dict, bytes, a set, a 2-D array or anything that is not iterable, naming the type.
     ValueError
-        For a DataFrame without a ``formula`` column, naming its columns.
+        For a DataFrame without a ``formula`` column, naming its columns, or with several.
     """
     if isinstance(formulas, (str, Composition)):
         return [formulas]
     if isinstance(formulas, pd.DataFrame):
-        if "formula" not in formulas.columns:
+        found = int((formulas.columns == "formula").sum())
+        if found == 0:
             columns = ", ".join(map(str, formulas.columns[:20])) or "none"
             raise ValueError(f"the DataFrame has no 'formula' column (columns: {columns})")
+        if found > 1:
+            raise ValueError(f"the DataFrame has {found} 'formula' columns: keep one (rename or drop the others)")
         return formulas["formula"].tolist()
     if isinstance(formulas, (pd.Series, pd.Index)):
         return formulas.tolist()
@@ -94,25 +97,46 @@ def formula_inputs(formulas) -> Iterable:
 BATCH_SIZE = 10_000
 
 
+def check_batch_size(batch_size) -> int:
+    """``batch_size`` as an int, or a clear error naming it.
+
+    Raises
+    ------
+    TypeError
+        For anything that is not a whole number (1.5, "2", None, a bool).
+    ValueError
+        For a number below 1.
+    """
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be a whole number of formulas, got {batch_size!r} "
+                        f"({type(batch_size).__name__})")
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be at least 1")
+    return int(batch_size)
+
+
 def default_families(folder: str | Path) -> dict[str, str]:
     """The model family of each property (``conductivity``, ``windows``) a model folder predicts with by default.
 
-    Read from the folder's ``families.json`` (written by training from ``TrainConfig.default_families``);
+    Read from the folder's ``families.json`` (written by training from ``TrainConfig.default_families``),
+    verified by the folder's manifest first (:func:`predictor.artifacts.check_model_folder`);
     gradient-boosted for a property it does not name (older folders have no such file).
 
     Raises
     ------
     ModelLoadError
-        When the file is unreadable or names an unknown family.
+        When the file is not the one the folder's manifest lists, is unreadable or names an
+        unknown family.
     """
+    check_model_folder(folder, PREDICTION_FILES)
     path = Path(folder) / FAMILIES_FILE
     defaults = dict.fromkeys(PROPERTY_PARTS, GRADIENT_BOOSTED)
     if not path.is_file():
         return defaults
-    try:
-        chosen = json.loads(path.read_text())["default"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{path} is not a readable families file ({type(exc).__name__}: {exc})") from None
+    document = read_json(path, what="a readable families file")
+    chosen = document.get("default") if isinstance(document, dict) else None
+    if not isinstance(chosen, dict):
+        raise ModelLoadError(f"{path} is not a readable families file: expected an object with a 'default' object")
     for part, family in chosen.items():
         if part not in defaults or family not in MODEL_FAMILIES:
             raise ModelLoadError(f"{path}: {part!r}: {family!r} is not a property and model family this version "
@@ -151,7 +175,9 @@ def load_property_model(folder: Path, family: str, part: str):
         available = ", ".join(available_families(folder)) or "none"
         raise ModelLoadError(f"{folder} has no {family} {part} model ({where} is missing; families with both "
                              f"properties here: {available}); retrain with `predictor train`")
-    model = load_saved(where) if part == CONDUCTIVITY_DIR else load_estimator(WindowRegressor, where)
+    # each part's manifest must name what this place of the layout holds (WindowRegressor checks its limits)
+    model = (load_saved(where, holds=part_holds(CONDUCTIVITY_TARGET)) if part == CONDUCTIVITY_DIR
+             else load_estimator(WindowRegressor, where))
     checked = {"": model} if part == CONDUCTIVITY_DIR else {f"/{k}": m for k, m in model.models_.items()}
     for name, part_model in checked.items():
         if getattr(part_model, "calibration_", None) is None:
@@ -237,7 +263,11 @@ class Predictor:
             raise ValueError(f"model_family={model_family!r} is not one of {', '.join(MODEL_FAMILIES)}")
         if not folder.is_dir():
             raise ModelLoadError(f"model folder {folder} does not exist; run `predictor train` or pass the path")
-        families = default_families(folder) if model_family is None else dict.fromkeys(PROPERTY_PARTS, model_family)
+        if model_family is None:
+            families = default_families(folder)  # verifies the folder's top-level files first
+        else:
+            check_model_folder(folder, PREDICTION_FILES)
+            families = dict.fromkeys(PROPERTY_PARTS, model_family)
         conductivity = load_property_model(folder, families[CONDUCTIVITY_DIR], CONDUCTIVITY_DIR)
         windows = load_property_model(folder, families[WINDOWS_DIR], WINDOWS_DIR)
         if not (folder / MEASURED_DIR).is_dir():
@@ -339,9 +369,18 @@ class Predictor:
             it, 0 when not measured), ``measured_refs`` (their DOIs or references),
             ``in_domain`` (bool), ``domain_notes`` (why a row is out of domain), ``error`` (empty, or why the row could not be predicted;
             its numbers are then NaN). A bad formula never spoils the other rows.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For formulas of a refused type (:func:`formula_inputs`), a ``batch_size`` that is not
+            a whole number of at least 1, or a temperature as in :meth:`iter_predict`; before any
+            formula is read.
         """
+        batch_size = check_batch_size(batch_size)
+        temperature_C = self.check_temperature(temperature_C)
         formulas = list(formula_inputs(formulas))
-        tables = list(self.iter_predict(formulas, batch_size, progress, temperature_C=temperature_C))
+        tables = list(self._iter_batches(formulas, batch_size, progress, temperature_C))
         if len(tables) <= 1:  # the common case: skip concat's copy
             return tables[0] if tables else empty_table()
         return pd.concat(tables, ignore_index=True)
@@ -356,14 +395,18 @@ class Predictor:
         Raises
         ------
         TypeError, ValueError
-            For a temperature that is not a number, not finite, or at or below -273.15 °C.
+            At the call, before any formula is read: for a temperature that is not a number, not
+            finite, or at or below -273.15 °C, a ``batch_size`` that is not a whole number of at
+            least 1, or formulas of a refused type (:func:`formula_inputs`).
         ModelLoadError
             For a temperature other than 25 °C without an activation-energy model.
         """
         temperature_C = self.check_temperature(temperature_C)
-        formulas = formula_inputs(formulas)
-        if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} must be at least 1")
+        batch_size = check_batch_size(batch_size)
+        return self._iter_batches(formula_inputs(formulas), batch_size, progress, temperature_C)
+
+    def _iter_batches(self, formulas: Iterable, batch_size: int, progress: bool,
+                      temperature_C: float) -> Iterator[pd.DataFrame]:
         total = len(formulas) if hasattr(formulas, "__len__") else None
         iterator = iter(formulas)
         with tqdm(total=total, desc="predicting", unit="formula", disable=not progress) as bar:

@@ -34,6 +34,7 @@ amount, not charge balanced) stays in the table, marked, after the ranked ones.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -49,6 +50,9 @@ COMPENSATIONS = ("mobile-ion", "site-vacancy", "none")
 RANKINGS = ("lower90", "mean", "expected-improvement")
 #: Amounts below this (formula units) count as zero; charge imbalance below it counts as balanced.
 TOLERANCE = 1e-6
+#: Most candidates (amounts times dopants) one screen enumerates and predicts (a few minutes on
+#: 2 cores); a larger grid (``--x 0:1:1e-7``, 10 million) is refused before any work.
+MAX_CANDIDATES = 100_000
 
 _DOPANT = re.compile(r"^([A-Z][a-z]?)(?:(\d*)([+-]))?$")
 
@@ -85,24 +89,44 @@ class Dopant:
         return f"{self.element}{abs(self.oxidation_state)}{sign}"
 
 
-def x_grid(spec: str) -> np.ndarray:
+def check_candidate_count(count: float) -> None:
+    """Refuse a series of more than :data:`MAX_CANDIDATES` candidates (x amounts times dopants), before any work.
+
+    Raises
+    ------
+    ValueError
+        Naming the count and the limit.
+    """
+    if count > MAX_CANDIDATES:
+        counted = f"{count:,}" if math.isfinite(count) else "countless"
+        raise ValueError(f"{counted} candidates (x amounts times dopants) is more than the {MAX_CANDIDATES:,} a "
+                         "screen predicts at a time; use a coarser x step or fewer dopants")
+
+
+def x_grid(spec: str, dopants: int = 1) -> np.ndarray:
     """Dopant amounts from ``"start:stop:step"`` (stop included) or ``"0.1,0.2,0.5"``.
 
-    Raises ValueError naming the specification when it is malformed, empty or negative.
+    Raises ValueError naming the specification when it is malformed, empty, negative or not
+    finite, and (:func:`check_candidate_count`) when the amounts times ``dopants`` are more than
+    :data:`MAX_CANDIDATES` candidates, before the amounts are made.
     """
     try:
         if ":" in spec:
             start, stop, step = (float(v) for v in spec.split(":"))
-            if step <= 0 or stop < start:
+            if not all(math.isfinite(v) for v in (start, stop, step)) or step <= 0 or stop < start:
                 raise ValueError
-            values = start + step * np.arange(int(np.floor((stop - start) / step + 1e-9)) + 1)
+            steps = (stop - start) / step + 1e-9  # inf for a step far below the range
+            count = math.floor(steps) + 1 if math.isfinite(steps) else math.inf
         else:
-            values = np.array([float(v) for v in spec.split(",") if v.strip()])
+            listed = [float(v) for v in spec.split(",") if v.strip()]
+            count = len(listed)
     except ValueError:
         raise ValueError(f"x grid {spec!r}: expected 'start:stop:step' with step > 0 and stop >= start, "
                          "or a comma-separated list of amounts") from None
-    if values.size == 0 or np.any(values < 0):
-        raise ValueError(f"x grid {spec!r}: amounts must be non-negative and at least one given")
+    check_candidate_count(count * dopants)
+    values = start + step * np.arange(count) if ":" in spec else np.array(listed)
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"x grid {spec!r}: amounts must be finite, non-negative and at least one given")
     return np.round(values, 10)
 
 
@@ -167,6 +191,8 @@ def enumerate_candidates(parent: str, site: str, dopants: list[str] | str, x: np
     series = [Dopant.parse(d) for d in ([dopants] if isinstance(dopants, str) else dopants)]
     if not series:
         raise ValueError("give at least one dopant")
+    x = np.asarray(x, dtype=float).ravel()
+    check_candidate_count(len(series) * x.size)
 
     rows = []
     for dopant in series:
@@ -176,7 +202,7 @@ def enumerate_candidates(parent: str, site: str, dopants: list[str] | str, x: np
         if np.sign(dopant.oxidation_state) != np.sign(site_state):
             raise ValueError(f"dopant {dopant} cannot take the {site} site ({site_state:+g}): opposite charge")
         charges = {**states, dopant.element: dopant.oxidation_state}
-        for value in np.asarray(x, dtype=float):
+        for value in x:
             new = dict(amounts)
             if compensation == "site-vacancy":
                 new[site] = amounts[site] - value * dopant.oxidation_state / site_state

@@ -57,9 +57,9 @@ def _room_temperature_reports(table: pd.DataFrame | None, include_reviews: bool 
     """Single-phase experimental room-temperature reports (of primary papers unless
     ``include_reviews``), with ``paper`` and ``composition_group``."""
     from predictor.loaders.curated.conductivity_labels import classify_reports, label_candidates
-    from predictor.loaders.curated.tables import read_conductivity_table
+    from predictor.loaders.curated.schema import checked_conductivity_table
 
-    table = read_conductivity_table() if table is None else table
+    table = checked_conductivity_table() if table is None else table
     reports = classify_reports(label_candidates(table, include_computed=False, include_non_halide=True))
     if not include_reviews:
         reports = reports[~reports["reference"].fillna("").str.contains("review", case=False)]

@@ -1,8 +1,12 @@
-"""The predictor as an MLflow ``pyfunc`` model.
+"""The predictor as an MLflow ``pyfunc`` model, and a scoring server with clean error answers.
 
-This file is the model code of the MLflow model ("models from code"): MLflow copies it into
-the model folder and runs it when the model is loaded, so nothing is pickled. It needs the
-``predictor`` package installed (``--env-manager local`` serves from the current environment).
+The MLflow model folder (``models/mlflow_predictor``, written by
+:func:`predictor.tracking.save_pyfunc_model`) carries data, never code: its ``MLmodel`` names this
+module of the installed package as ``loader_module``, and its model parts are the model folders
+(links to them in the shipped folder, copies in a model logged to the registry). MLflow imports
+this module and calls :func:`_load_pyfunc`; nothing is pickled and no file of the folder is run.
+It needs the ``predictor`` package installed (``--env-manager local`` serves from the current
+environment).
 
 Input: a DataFrame with a ``formula`` column (or a list of formulas, or ``{"formula": [...]}``),
 at most :data:`MAX_RECORDS` formulas per request; a larger request is refused before any
@@ -13,28 +17,45 @@ of :data:`predictor.model_layout.MODEL_FAMILIES`, e.g. "graph-network"), the mod
 both properties (default: the folder's default per property).
 Output: the columns of :meth:`predictor.Predictor.predict`, one row per input formula, as valid
 JSON: a number that was not predicted is ``null`` (never ``NaN``), a row that could not be
-predicted says why in ``error``. A malformed request gets an error message without server
-internals (the details go to the server log).
+predicted says why in ``error``.
 
-On loading, the model folder is verified before the predictor is used: the shipped folder
-against its ``manifest.json`` (every file, ``serving.py`` included), a folder without one (a
-model logged to the registry) by its ``serving.py`` being the installed package's. Code added to
-``serving.py`` runs when MLflow imports it, before this check: verify a folder you did not
-write with :func:`predictor.artifacts.check_pyfunc_folder` before loading it.
+What is verified, and when:
+
+- :func:`load_model` (and ``predictor serve``) checks the folder's ``MLmodel`` and files
+  *before* MLflow reads it (:func:`predictor.artifacts.check_pyfunc_holds_no_code`): any folder
+  (also one without a manifest, such as a model downloaded from the registry) must name
+  :data:`~predictor.model_layout.PYFUNC_LOADER` as its loader, no ``code``, ``model_code_path``
+  or pickled model, and hold no Python file or pickle. MLflow then imports this module, whose
+  :func:`_load_pyfunc` verifies the folder in full (:func:`predictor.artifacts.check_pyfunc_folder`:
+  the shipped folder must also match its ``manifest.json`` in every file) before the model
+  parts, which are verified against their own manifests as they load.
+- ``mlflow.pyfunc.load_model`` and ``mlflow models serve`` follow whatever ``MLmodel`` says. For
+  an untouched ``MLmodel`` they import this module, whose :func:`_load_pyfunc` runs the checks
+  above before loading the models. An ``MLmodel`` edited to name other code (a ``code:`` folder,
+  another loader module) makes MLflow run that code before anything of this package is asked:
+  load a folder you did not write with :func:`load_model`, or check it first with
+  :func:`predictor.artifacts.check_pyfunc_folder`.
+- ``predictor serve`` (:func:`serve`, :func:`scoring_app`) answers every bad request with a JSON
+  ``{"error_code": ..., "message": ...}`` without traceback or server path (the details go to
+  the server log). ``mlflow models serve`` answers a request the model refuses the same way,
+  but a body MLflow cannot parse (malformed CSV or Parquet) gets MLflow's own answer, with a
+  ``stack_trace`` of the server, and a deeply nested JSON body a plain-text 500.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from http import HTTPStatus
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
-from predictor.artifacts import check_pyfunc_folder
+from predictor.artifacts import check_pyfunc_folder, check_pyfunc_holds_no_code, read_pyfunc_settings
 from predictor.errors import ModelLoadError
 from predictor.model_layout import MODEL_FAMILIES
 from predictor.predictor import Predictor, formula_inputs
@@ -78,15 +99,17 @@ def table_for_serving(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-class PredictorModel(mlflow.pyfunc.PythonModel):
-    """Conductivity and electrochemical window with uncertainties, for MLflow."""
+class PredictorModel:
+    """Conductivity and electrochemical window with uncertainties, for MLflow.
 
-    def load_context(self, context):
-        folder = (context.artifacts or {}).get("models")
-        if folder is not None:
-            check_pyfunc_folder(Path(folder).parents[1])
+    ``predict(context, model_input, params)`` as an MLflow ``PythonModel``; MLflow itself calls
+    the :class:`PyfuncModel` that :func:`_load_pyfunc` wraps around it.
+    """
+
+    def __init__(self, folder: str | Path | None = None):
+        #: The model folder (the MLflow model's data), None when the predictors are given.
         self.folder = folder
-        self.predictors = {DEFAULT_FAMILY: Predictor.load(folder)}
+        self.predictors = {} if folder is None else {DEFAULT_FAMILY: Predictor.load(folder)}
 
     def predictor_for(self, model_family) -> Predictor:
         """The predictor of a ``model_family`` parameter, loaded on first use.
@@ -125,4 +148,172 @@ class PredictorModel(mlflow.pyfunc.PythonModel):
         return table_for_serving(table)
 
 
-mlflow.models.set_model(PredictorModel())
+class PyfuncModel:
+    """What ``mlflow.pyfunc.load_model`` wraps: ``predict(model_input, params)``."""
+
+    def __init__(self, model: PredictorModel):
+        self.model = model
+
+    def predict(self, model_input, params=None) -> pd.DataFrame:
+        return self.model.predict(None, model_input, params)
+
+
+def _load_pyfunc(data_path: str) -> PyfuncModel:
+    """MLflow's entry point (``loader_module``): the model of the folder whose data is ``data_path``.
+
+    ``data_path`` is ``<MLflow model folder>/artifacts/models`` (``data/models`` in a model logged
+    to the registry): the folder two levels up is verified (:func:`predictor.artifacts.check_pyfunc_folder`)
+    before the model parts, which are verified as they load.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the file and the reason.
+    """
+    data = Path(data_path)
+    folder = data.parents[1]
+    check_pyfunc_folder(folder)
+    named = read_pyfunc_settings(folder).get("data")
+    if (folder / str(named)).resolve() != data.resolve():
+        raise ModelLoadError(f"{data} is not the data that {folder / 'MLmodel'} names ({named!r})")
+    return PyfuncModel(PredictorModel(data))
+
+
+def load_model(model_uri: str | Path):
+    """``mlflow.pyfunc.load_model`` of the predictor's MLflow model, its folder verified first.
+
+    Parameters
+    ----------
+    model_uri : str or Path
+        A local MLflow model folder (e.g. ``models/mlflow_predictor``) or an MLflow URI
+        (``models:/halide-electrolyte-predictor/1``, ``runs:/<id>/predictor``), downloaded first
+        from the tracking store of :func:`predictor.tracking.tracking_uri`.
+
+    Raises
+    ------
+    ModelLoadError
+        When the folder names or holds code (:func:`predictor.artifacts.check_pyfunc_holds_no_code`):
+        MLflow never reads it then, so no code it names runs; or when it does not match its
+        manifest (:func:`_load_pyfunc`, which MLflow calls).
+    MlflowException
+        When a URI names no model of the tracking store.
+    """
+    import mlflow
+
+    folder = Path(model_uri)
+    if not folder.is_dir():
+        if "://" not in str(model_uri) and not str(model_uri).startswith(("models:", "runs:")):
+            raise ModelLoadError(f"MLflow model folder {folder} does not exist")
+        from predictor.tracking import tracking_uri
+
+        folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=str(model_uri), tracking_uri=tracking_uri()))
+    check_pyfunc_holds_no_code(folder)  # MLmodel, before MLflow reads it; the rest in _load_pyfunc
+    return mlflow.pyfunc.load_model(str(folder))
+
+
+# -- scoring server ------------------------------------------------------------------------------
+
+#: Characters of an error message sent to a client; longer messages (echoing a large request) are cut.
+MAX_MESSAGE = 1000
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*File \"", re.MULTILINE)
+# an absolute path: a slash not inside a word, a URL or a chemical notation such as Li+/Li or S/cm
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.+:/-])/[^\s'\"<>]+")
+
+
+def public_message(text: str) -> str:
+    """An error message fit for a client: no traceback, no path of the server, at most :data:`MAX_MESSAGE` characters."""
+    text = _TRACEBACK.split(str(text), maxsplit=1)[0]
+    text = _ABSOLUTE_PATH.sub("<path>", text).strip()
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def json_error(status: int, body: bytes) -> dict:
+    """The ``{"error_code", "message"}`` answer of an error response of the scoring app.
+
+    MLflow's errors are JSON with ``error_code``, ``message`` and perhaps ``stack_trace`` (dropped);
+    FastAPI's are ``{"detail": ...}``; others are plain text.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        payload = None
+    try:
+        code, phrase = HTTPStatus(status).name, HTTPStatus(status).phrase
+    except ValueError:
+        code, phrase = "ERROR", f"error {status}"
+    if isinstance(payload, dict) and ("message" in payload or "detail" in payload):
+        message = payload.get("message", payload.get("detail"))
+        code = str(payload.get("error_code") or code)
+    else:
+        message = body.decode("utf-8", errors="replace")
+    if not isinstance(message, str):
+        message = json.dumps(message)
+    return {"error_code": code, "message": public_message(message) or phrase}
+
+
+class JsonErrors:
+    """ASGI middleware: every error answer of ``app`` becomes :func:`json_error` JSON.
+
+    A response with status 400 or more is held back and rewritten; an exception that escapes
+    ``app`` is logged in full and answered with a 500 (a ``RecursionError``, a request nested
+    too deeply to read, with a 400).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held = {"status": None, "body": b"", "sent": False}
+
+        async def hold_errors(message):
+            if message["type"] == "http.response.start":
+                if message["status"] >= 400:
+                    held["status"] = message["status"]
+                    return
+                held["sent"] = True
+            elif message["type"] == "http.response.body" and held["status"] is not None:
+                held["body"] += message.get("body", b"")
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hold_errors)
+        except Exception as exc:  # noqa: BLE001 - logged in full here, answered without internals
+            log.exception("request to %s failed", scope.get("path"))
+            if held["sent"]:
+                raise
+            if isinstance(exc, RecursionError):
+                status, error = 400, {"error_code": "BAD_REQUEST",
+                                      "message": "the request body is nested too deeply to read"}
+            else:
+                status, error = 500, {"error_code": "INTERNAL_ERROR",
+                                      "message": "internal error (details in the server log)"}
+            await _send_json(send, status, error)
+            return
+        if held["status"] is not None:
+            await _send_json(send, held["status"], json_error(held["status"], held["body"]))
+
+
+async def _send_json(send, status: int, payload: dict) -> None:
+    body = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def scoring_app(model_uri: str | Path):
+    """MLflow's scoring app (``/invocations``, ``/ping``, ``/health``, ``/version``) for the
+    model at ``model_uri``, loaded with :func:`load_model`, its error answers made JSON (:class:`JsonErrors`)."""
+    from mlflow.pyfunc import scoring_server
+
+    return JsonErrors(scoring_server.init(load_model(model_uri)))
+
+
+def serve(model_uri: str | Path, host: str = "127.0.0.1", port: int = 5001) -> None:
+    """Serve the model at ``model_uri`` on ``host:port`` until interrupted (one process)."""
+    import uvicorn
+
+    uvicorn.run(scoring_app(model_uri), host=host, port=port)

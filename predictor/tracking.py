@@ -31,14 +31,13 @@ import numpy as np
 import pandas as pd
 
 from predictor.model_layout import (GROUPED_CV_PREDICTIONS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_PARTS,
-                                     PYFUNC_DIR)
+                                     PYFUNC_DATA, PYFUNC_DIR, PYFUNC_LOADER)
 from predictor.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "predictor-gbm"
 REGISTERED_MODEL = "halide-electrolyte-predictor"
-SERVING_CODE = Path(__file__).with_name("serving.py")
 INPUT_EXAMPLE = pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "Li2ZrCl6"]})
 #: Parameters of a request (MLflow ``params``), with their defaults: recorded in the model signature.
 PARAMS_EXAMPLE = {"temperature_C": 25.0, "model_family": "default"}
@@ -156,8 +155,8 @@ def _flatten(prefix: str, value, out: dict) -> dict:
 def _signature():
     """The request parameters (:data:`PARAMS_EXAMPLE`) of the MLflow model, as its signature.
 
-    Given explicitly: MLflow cannot infer it (it loads the model from a copy whose serving code
-    the folder check refuses), and without a parameter schema MLflow drops ``params``. No input
+    Given explicitly: MLflow infers none for a model saved with a loader module, and without a
+    parameter schema MLflow drops ``params``. No input
     schema: the input shapes :func:`predictor.serving.formulas_from_input` accepts (and the error
     rows of non-formulas) stay as they are.
     """
@@ -186,47 +185,46 @@ def _staged_models(models_folder: Path, into: Path) -> Path:
     return staged
 
 
-def save_pyfunc_model(models_folder: Path) -> Path:
-    """Write the MLflow model folder ``<models_folder>/mlflow_predictor``.
+def _pip_requirements() -> list[str]:
+    """The packages the MLflow model needs: predictor (which brings its own) and mlflow, at the installed versions.
 
-    Its artifacts are relative links to the model parts beside it, so the shipped models are
-    stored once in git yet ``mlflow models serve -m models/mlflow_predictor`` and
-    ``mlflow.pyfunc.load_model`` work on a fresh clone.
+    Given explicitly: MLflow would otherwise load the model in a subprocess to see what it imports.
+    """
+    from predictor.artifacts import library_versions
+
+    versions = library_versions(("predictor", "mlflow"))
+    return [f"{name}=={versions[name]}" for name in ("predictor", "mlflow") if name in versions]
+
+
+def save_pyfunc_model(models_folder: Path) -> Path:
+    """Write the MLflow model folder ``<models_folder>/mlflow_predictor``: data only, no code.
+
+    Its ``MLmodel`` names the installed module :data:`~predictor.model_layout.PYFUNC_LOADER` as
+    ``loader_module`` and :data:`~predictor.model_layout.PYFUNC_DATA` as its data: relative links to the model parts beside it, so the shipped
+    models are stored once in git yet ``mlflow models serve -m models/mlflow_predictor`` and
+    ``mlflow.pyfunc.load_model`` work on a fresh clone. Write its manifest next
+    (:func:`predictor.artifacts.write_pyfunc_manifest`).
     """
     import mlflow
+    from mlflow.models import Model
 
     _quiet_mlflow()
     models_folder = Path(models_folder)
     target = models_folder / PYFUNC_DIR
     shutil.rmtree(target, ignore_errors=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        mlflow.pyfunc.save_model(
-            path=str(target), python_model=str(SERVING_CODE),
-            artifacts={"models": str(_staged_models(models_folder, Path(tmp)))}, input_example=INPUT_EXAMPLE, signature=_signature(),
-        )
-    linked = target / "artifacts" / "models"
+    mlflow.pyfunc.save_model(path=str(target), loader_module=PYFUNC_LOADER, input_example=INPUT_EXAMPLE,
+                             signature=_signature(), pip_requirements=_pip_requirements())
+    linked = target / PYFUNC_DATA
+    linked.mkdir(parents=True)
+    up = Path(*[".."] * (len(Path(PYFUNC_DATA).parts) + 1))  # from the data folder up to the model folder
     for part in _model_parts(models_folder):
-        is_folder = (linked / part).is_dir()
-        shutil.rmtree(linked / part) if is_folder else (linked / part).unlink()
-        (linked / part).symlink_to(Path("..", "..", "..", part), target_is_directory=is_folder)
-    _drop_machine_paths(target)
+        (linked / part).symlink_to(up / part, target_is_directory=(models_folder / part).is_dir())
+    model = Model.load(str(target))
+    model.flavors["python_function"]["data"] = PYFUNC_DATA
+    model.model_size_bytes = sum(os.path.getsize(os.path.join(root, name))  # the linked parts included
+                                 for root, _, names in os.walk(target, followlinks=True) for name in names)
+    model.save(str(target / "MLmodel"))
     return target
-
-
-def _drop_machine_paths(model_dir: Path) -> None:
-    """Replace the build machine's paths MLflow records in ``MLmodel`` with paths inside the folder.
-
-    MLflow loads the code by its base name and the artifacts from the folder itself; the absolute
-    paths it writes are provenance only, and they must not ship.
-    """
-    from mlflow.models import Model
-
-    model = Model.load(str(model_dir))
-    pyfunc = model.flavors["python_function"]
-    pyfunc["model_code_path"] = SERVING_CODE.name
-    for artifact in pyfunc.get("artifacts", {}).values():
-        artifact["uri"] = artifact["path"]
-    model.save(str(model_dir / "MLmodel"))
 
 
 def log_notebook_run(run_name: str, params: dict, metrics: dict, figures: dict | None = None) -> str | None:
@@ -307,9 +305,9 @@ def log_training_run(report: dict, models_folder: Path, gains: np.ndarray, label
                 if (models_folder / name).is_file():
                     mlflow.log_artifact(str(models_folder / name))
             mlflow.pyfunc.log_model(
-                name="predictor", python_model=str(SERVING_CODE),
-                artifacts={"models": str(_staged_models(models_folder, Path(tmp)))},
-                input_example=INPUT_EXAMPLE, signature=_signature(), registered_model_name=REGISTERED_MODEL,
+                name="predictor", loader_module=PYFUNC_LOADER, data_path=str(_staged_models(models_folder, Path(tmp))),
+                input_example=INPUT_EXAMPLE, signature=_signature(), pip_requirements=_pip_requirements(),
+                registered_model_name=REGISTERED_MODEL,
             )
     log.info("MLflow run %s logged to %s", run.info.run_id, tracking_uri())
     return run.info.run_id

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from predictor.artifacts import (left_by_interrupted_run, library_versions, recover_interrupted, staged_replacement,
-                                 write_pyfunc_manifest)
-from predictor.errors import FewerSourcesError
+                                 write_folder_manifest, write_pyfunc_manifest)
+from predictor.errors import FewerSourcesError, TableError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.evaluation import (evaluate_obelix_split, evaluate_window_cv, grouped_cv_scores, training_labels,
                                   window_cv_scores)
@@ -281,6 +281,42 @@ def user_labels_lines(data, user: pd.DataFrame | None = None) -> list[str]:
     return lines
 
 
+def check_training_tables(properties: tuple[str, ...] = PROPERTIES) -> None:
+    """Refuse to train on a curated table that breaks its rules, before anything is fitted or written.
+
+    Each table is checked by the function its loader reads it with (one rule, one place): the
+    conductivity table (ids, formulas, conductivities, temperatures, Ea;
+    :func:`predictor.loaders.curated.checked_conductivity_table`) when conductivity or activation
+    energy is retrained, the curated and the thermodynamic window tables
+    (:func:`predictor.loaders.curated.checked_window_table`,
+    :func:`predictor.loaders.window_labels.checked_thermodynamic_table`) when windows are. A
+    lab's labels are checked row by row as they are read (:mod:`predictor.loaders.user_labels`:
+    each bad row named with its reason, and not used).
+
+    Raises
+    ------
+    TableError
+        One error naming every problem of every table: table, row id, column, value, reason.
+    """
+    from predictor.loaders.curated import checked_conductivity_table, checked_window_table
+    from predictor.loaders.window_labels import checked_thermodynamic_table
+
+    checks = []
+    if {"conductivity", "activation"} & set(properties):
+        checks.append(checked_conductivity_table)
+    if "windows" in properties:
+        checks += [checked_window_table, checked_thermodynamic_table]
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except TableError as error:
+            problems += error.problems
+    if problems:
+        raise TableError(problems, "refusing to train on tables that break their rules (nothing was fitted or "
+                                   "written; fix these rows)")
+
+
 def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
           allow_fewer_sources: bool = False, track: bool = False, extra_labels=None,
           properties: tuple[str, ...] = PROPERTIES) -> dict:
@@ -327,11 +363,15 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
     ------
     FewerSourcesError
         See :func:`check_replaceable` (checked before any training).
+    TableError
+        When a curated table breaks its rules (:func:`check_training_tables`, before anything is
+        fitted or written), naming every bad row.
     """
     target = Path(output_dir).absolute()
     properties = tuple(dict.fromkeys(properties))
     if unknown := set(properties) - set(PROPERTIES):
         raise ValueError(f"unknown properties {sorted(unknown)}: choose from {', '.join(PROPERTIES)}")
+    check_training_tables(properties)
     user = None
     if extra_labels is not None:
         from predictor.loaders.user_labels import label_properties, read_user_labels
@@ -371,6 +411,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
         from predictor.tracking import save_pyfunc_model
 
         write_model_card(staging, report)
+        write_folder_manifest(staging)  # the top-level files, before the MLflow model links to it
         write_pyfunc_manifest(save_pyfunc_model(staging))
         for name in KEPT_FOLDERS:
             if (kept_from / name).is_dir():

@@ -13,7 +13,7 @@ import pytest
 from predictor import __version__
 from predictor.cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, main
 from predictor.formatting import format_predictions
-from predictor.formula_hints import several_formulas, suggest_formula
+from predictor.formula_hints import suggest_formula
 from predictor.paths import REPO_ROOT, data_dir
 
 README = REPO_ROOT / "README.md"
@@ -150,15 +150,6 @@ def test_suggest_formula(text, suggestion):
         assert hint is None
     else:
         assert hint == f"did you mean {suggestion}? element symbols are case-sensitive"
-
-
-@pytest.mark.parametrize("text, parts", [
-    ("Li3YCl6 Li3InCl6", ["Li3YCl6", "Li3InCl6"]), ("Li3YCl6, Na3YCl6", ["Li3YCl6", "Na3YCl6"]),
-    ("Li3YCl6;Li2ZrCl6", ["Li3YCl6", "Li2ZrCl6"]), ("Li3 Y Cl6", []), ("(LiCl)0.5 (P2O5)0.5", []),
-    ("Li3YCl6", []), ("Li3YCl6 garbage", []),
-])
-def test_several_formulas(text, parts):
-    assert several_formulas(text) == parts
 
 
 def test_lowercase_formula_gets_a_suggestion(capsys):

@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -28,8 +27,8 @@ import pytest
 from conftest import SMALL_SET
 
 from predictor import ConductivityRegressor
-from predictor.artifacts import (STAGING_OWNER, ArtifactVersionWarning, check_pyfunc_folder, read_manifest,
-                                 write_manifest, write_pyfunc_manifest)
+from predictor.artifacts import (STAGING_OWNER, ArtifactVersionWarning, check_pyfunc_folder, machine_tag, read_manifest,
+                                 write_folder_manifest, write_manifest, write_pyfunc_manifest)
 from predictor.composition import parse_formula
 from predictor.errors import CompositionError, FewerSourcesError, ModelLoadError
 from predictor.estimators import WindowRegressor
@@ -77,7 +76,7 @@ def models(tiny_models, tmp_path) -> Path:
 def _rehash(folder: Path) -> None:
     """Rewrite a folder's manifest over its current files, as a careless or hostile editor would."""
     old = json.loads((folder / "manifest.json").read_text())
-    extra = {k: v for k, v in old.items() if k in ("estimator", "target")}
+    extra = {k: v for k, v in old.items() if k in ("estimator", "property", "target")}
     write_manifest(folder, old["kind"], **extra)
 
 
@@ -129,6 +128,7 @@ def _model_folder_with_sources(models: Path, sources: list[str]) -> Path:
     (models / "metrics.json").write_text(json.dumps({"data": {"rows_per_source": {s: 10 for s in sources}}}))
     (models / "pretrained").mkdir()
     (models / "pretrained" / "weights.json").write_text("{}")
+    write_folder_manifest(models)  # as training does: the folder's manifest covers metrics.json
     return models
 
 
@@ -182,7 +182,7 @@ def _killed_staging(folder: Path, name: str, pid: int, marked: bool = True) -> P
     staging.mkdir()
     (staging / "weights.pt").write_text("half written")
     if marked:
-        (staging / STAGING_OWNER).write_text(json.dumps({"pid": pid, "host": platform.node()}))
+        (staging / STAGING_OWNER).write_text(json.dumps({"pid": pid, "host": machine_tag()}))
     return staging
 
 
@@ -447,27 +447,29 @@ def tiny_pyfunc(tiny_models) -> Path:
     return folder
 
 
-def test_pyfunc_folder_with_appended_code_is_refused(tiny_pyfunc, tmp_path):
+def test_pyfunc_folder_with_changed_or_added_files_is_refused(tiny_pyfunc, tmp_path):
     import mlflow
 
     models = Path(shutil.copytree(tiny_pyfunc.parent, tmp_path / "models", symlinks=True))
     folder = models / "mlflow_predictor"
     check_pyfunc_folder(folder)
-    with open(folder / "serving.py", "a") as handle:
-        handle.write("\nTAMPERED = True\n")
-    with pytest.raises(ModelLoadError, match="serving.py does not match its hash"):
+    assert not list(folder.rglob("*.py"))  # data only: MLflow imports predictor.serving of the installed package
+    with open(folder / "conda.yaml", "a") as handle:
+        handle.write("\n# TAMPERED\n")
+    with pytest.raises(ModelLoadError, match="conda.yaml does not match its hash"):
         check_pyfunc_folder(folder)
-    with pytest.raises(Exception, match="serving.py does not match its hash"):
+    with pytest.raises(Exception, match="conda.yaml does not match its hash"):
         mlflow.pyfunc.load_model(str(folder))
-    (folder / "manifest.json").unlink()  # without a manifest the code must be the installed package's
-    with pytest.raises(ModelLoadError, match="not the serving code of the installed predictor"):
+    (folder / "manifest.json").unlink()  # without a manifest: no code, whatever else changed
+    check_pyfunc_folder(folder)
+    (folder / "serving.py").write_text("TAMPERED = True\n")
+    with pytest.raises(ModelLoadError, match="serving.py is code"):
         check_pyfunc_folder(folder)
 
 
 def test_shipped_pyfunc_folder_and_pretrained_weights_have_verified_manifests():
     check_pyfunc_folder(REPO_ROOT / "models" / "mlflow_predictor")
-    assert (REPO_ROOT / "models" / "mlflow_predictor" / "serving.py").read_bytes() == (
-        REPO_ROOT / "predictor" / "serving.py").read_bytes()
+    assert not list((REPO_ROOT / "models" / "mlflow_predictor").rglob("*.py"))
     manifest = read_manifest(REPO_ROOT / "models" / "pretrained", "pretrained-weights")
     assert "roost_mp_formation.pt" in manifest["files"]
 
@@ -570,7 +572,7 @@ def test_dataframe_without_formula_column_is_refused_naming_its_columns(tiny_pre
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("formula, message", [
     ("Li@Cl", "character '@' is not part of a chemical formula"),
-    ("Li3YCl6·2H2O", "character '·'"),
+    ("Li3YCl6·2H2O", "hydrate \\('·2H2O'\\)"),
     ("Li3YCl6;", "character ';'"),
     ("Li₃YCl₆", "character"),
     ("D2O", "isotope symbol D \\(deuterium\\)"),

@@ -82,7 +82,7 @@ def test_shipped_pyfunc_model_loads_and_predicts():
 def test_shipped_pyfunc_model_holds_no_machine_paths_and_links_the_shipped_parts():
     folder = models_dir() / PYFUNC_DIR
     mlmodel = (folder / "MLmodel").read_text()
-    assert "model_code_path: serving.py" in mlmodel
+    assert "loader_module: predictor.serving" in mlmodel and "data: artifacts/models" in mlmodel
     assert not any(line.split(":", 1)[-1].strip().startswith("/") for line in mlmodel.splitlines())
     for part in ("conductivity", "windows", "measured"):
         link = folder / "artifacts" / "models" / part

@@ -13,6 +13,7 @@ from conftest import SMALL_SET
 from sklearn.base import clone
 
 from predictor import ConductivityRegressor
+from predictor.artifacts import write_folder_manifest
 from predictor.errors import ModelLoadError
 from predictor.estimators import WindowRegressor
 from predictor.estimators.base import PropertyRegressor
@@ -48,6 +49,7 @@ def two_families(tmp_path_factory) -> Path:
                                  "measured_refs": "test"})).save(folder / "measured")
     (folder / FAMILIES_FILE).write_text(json.dumps({"default": {"conductivity": "gradient-boosted",
                                                                 "windows": "graph-network"}}))
+    write_folder_manifest(folder)  # as training does: the folder's manifest covers families.json
     return folder
 
 
@@ -98,6 +100,7 @@ def test_missing_or_unknown_family_is_a_clear_error(two_families, tmp_path):
                                              "gradient-boosted"):
         Predictor.load(folder)
     (folder / FAMILIES_FILE).write_text('{"default": {"windows": "magic"}}')
+    write_folder_manifest(folder)
     with pytest.raises(ModelLoadError, match="'magic' is not a property and model family"):
         Predictor.load(folder)
 

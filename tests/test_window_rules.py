@@ -123,3 +123,30 @@ def test_compositions_without_anions_or_carrier_to_spare_do_not_break_the_batch(
     compositions = [parse_formula(f) for f in ("Li0.2AlSi", "LiAlSi", "Li3YCl6")]
     red, ox = apply_window_rules(compositions, *regressor(compositions), regressor)
     assert np.all(np.isfinite(red)) and np.all(np.isfinite(ox))
+
+
+def test_a_window_is_a_window_whatever_the_regressor_does():
+    """Rule 5: far from the data a regressor may put the oxidation limit below 0 V or below the
+    reduction limit (Li2K, Na3CBr6 in a fault probe); the rules close such windows instead."""
+    def regressor(compositions):
+        k_share = np.array([c.get_atomic_fraction("K") + c.get_atomic_fraction("C") for c in compositions])
+        return 0.5 + 6 * k_share, 2.0 - 6 * k_share
+
+    formulas = ["Li2K", "Na3CBr6", "LiK", "Li3YCl6", "YCl3", "LiCl", "Li3YCl5.99Br0.01", "Li2.5K0.5Cl3"]
+    compositions = [parse_formula(f) for f in formulas]
+    red, ox = apply_window_rules(compositions, *regressor(compositions), regressor)
+    assert np.all(red >= 0) and np.all(ox >= 0) and np.all(red <= ox)
+    raw_red, raw_ox = regressor(compositions)
+    unchanged = (raw_ox >= 0) & (raw_red <= raw_ox)  # e.g. Li3YCl6 and YCl3: the rule does not touch them
+    assert unchanged[3] and unchanged[4] and red[3] == raw_red[3] and ox[4] == raw_ox[4]
+
+
+@pytest.mark.parametrize("family", ["gradient-boosted", "graph-network"])
+def test_shipped_windows_are_windows_on_odd_compositions(family):
+    from predictor.predictor import Predictor
+
+    odd = ["Li2K", "Na3CBr6", "LiK", "Na2Cs", "Li3N", "LiH", "Li5Fe", "NaC6", "Li3YCl6", "Li7La3Zr2O12",
+           "Na3BiI6", "LiAu", "Li3P", "Li2S", "Li4C", "NaCBr", "Li0.1Cs2Cl", "Li3YCl6Pb4"]
+    table = Predictor.load(model_family=family).predict(odd)
+    red, ox = table["reduction_limit_V"].to_numpy(), table["oxidation_limit_V"].to_numpy()
+    assert np.all(np.isfinite(red)) and np.all(red >= 0) and np.all(ox >= 0) and np.all(red <= ox)

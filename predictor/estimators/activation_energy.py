@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.artifacts import read_manifest, write_manifest
+from predictor.artifacts import finite_array, read_json, read_manifest, write_manifest
 from predictor.errors import ModelLoadError
 from predictor.estimators.gbm import GBMRegressor
 from predictor.estimators.trace_elements import TraceElementPinning
+from predictor.model_layout import ACTIVATION_TARGET, part_holds
 
 ARRHENIUS_KIND = "arrhenius-model"
 ARRHENIUS_FILE = "arrhenius.json"
-EA_MODEL_DIR = "Ea_eV"
+EA_MODEL_DIR = ACTIVATION_TARGET
 #: Fewest compositions with both out-of-fold residuals for the correlation to be estimated.
 MIN_CORRELATION_PAIRS = 10
 
@@ -39,7 +40,7 @@ class ActivationEnergyRegressor(TraceElementPinning, GBMRegressor):
     Arrhenius convention sigma*T = A*exp(-Ea/(k*T)) of :mod:`predictor.temperature`).
     """
 
-    target_name = "Ea_eV"
+    target_name = ACTIVATION_TARGET
     target_unit = "eV"
     #: Spread of repeated reports of one composition: the curated file has 19 compositions
     #: reported more than once, their median range is 0.11 eV, their median std 0.05-0.07 eV.
@@ -150,7 +151,8 @@ class ArrheniusModel:
         temporary = folder / f".{ARRHENIUS_FILE}.tmp"
         temporary.write_text(json.dumps(settings, indent=1) + "\n")
         temporary.replace(folder / ARRHENIUS_FILE)
-        write_manifest(folder, ARRHENIUS_KIND, [ARRHENIUS_FILE], exclude=(EA_MODEL_DIR,))
+        write_manifest(folder, ARRHENIUS_KIND, [ARRHENIUS_FILE], exclude=(EA_MODEL_DIR,),
+                       holds=part_holds(ACTIVATION_TARGET))
         return folder
 
     @classmethod
@@ -160,17 +162,23 @@ class ArrheniusModel:
         Raises
         ------
         ModelLoadError
-            When a file is missing, altered, or the settings are not what :meth:`save` writes.
+            When a file is missing, altered, the settings are not what :meth:`save` writes (numbers
+            not finite, a range not two temperatures), or a manifest names another property or
+            target than the activation energy.
         """
         folder = Path(folder)
-        read_manifest(folder, ARRHENIUS_KIND, exclude=(EA_MODEL_DIR,))
-        ea_model = ActivationEnergyRegressor.load(folder / EA_MODEL_DIR)
+        expected = part_holds(ACTIVATION_TARGET)
+        read_manifest(folder, ARRHENIUS_KIND, exclude=(EA_MODEL_DIR,), expected=expected)
+        ea_model = ActivationEnergyRegressor.load(folder / EA_MODEL_DIR, expected=expected)
         path = folder / ARRHENIUS_FILE
+        settings = read_json(path, what="the settings of an Arrhenius model")
         try:
-            settings = json.loads(path.read_text())
             estimate = settings["correlation_estimate"]
             span = settings["label_temperature_range_C"]
-            return cls(ea_model, float(settings["correlation"]), float("nan") if estimate is None else float(estimate),
-                       int(settings["correlation_pairs"]), None if span is None else tuple(span))
+            if span is not None:
+                span = tuple(float(t) for t in finite_array(span, path, "label_temperature_range_C", (2,)))
+            estimate = float("nan") if estimate is None else float(finite_array(estimate, path, "correlation_estimate"))
+            return cls(ea_model, float(finite_array(settings["correlation"], path, "correlation")), estimate,
+                       int(settings["correlation_pairs"]), span)
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{path}: not the settings of an Arrhenius model ({type(exc).__name__}: {exc})") from None

@@ -60,8 +60,9 @@ class PropertyRegressor(Protocol):
         """Why each composition lies outside the training domain (empty tuples when inside);
         ``distribution`` (this model's result for X) avoids computing the distances twice."""
 
-    def save(self, folder: str | Path) -> Path:
-        """Write the model as plain files with a manifest naming its ``kind`` and class."""
+    def save(self, folder: str | Path, target: str | None = None) -> Path:
+        """Write the model as plain files with a manifest naming its ``kind``, class, property and
+        ``target`` (default ``target_name``; a window limit model is saved under its limit)."""
 
 
 def calibrated_distribution(calibration, mean: np.ndarray, spread: np.ndarray, distance: np.ndarray,
@@ -88,20 +89,29 @@ DOMAIN_FILE = "domain.npz"
 
 
 def save_estimator_files(model, folder: Path, kind: str, files: list[str], params: dict | None = None,
-                         **settings) -> Path:
+                         target: str | None = None, **settings) -> Path:
     """Write what every saved property model has beside its own files, then the manifest.
 
     ``domain.npz`` (its :class:`~predictor.domain.ApplicabilityDomain`), ``estimator.json``
     (class, parameters, calibration, training target range and the descriptor labels, plus
     ``settings``; ``params`` replaces ``model.get_params()``) and ``manifest.json`` listing ``files`` (the model's own, already written)
-    and these, with the class and target named (:mod:`.registry` loads by that name).
+    and these, with the class (:mod:`.registry` loads by that name), the ``target`` (default the
+    model's ``target_name``; a window limit model names its limit) and its property named
+    (:func:`predictor.model_layout.part_holds`).
+
+    Raises
+    ------
+    ValueError
+        For a target that no part of a model folder holds (such a folder would never load).
     """
     import json
 
     from predictor.artifacts import write_manifest
     from predictor.featurizers import CompositionFeaturizer
+    from predictor.model_layout import part_holds
 
     folder = Path(folder)
+    holds = part_holds(target or model.target_name)
     np.savez_compressed(folder / DOMAIN_FILE, **model.domain_.to_arrays())
     document = {
         "class": type(model).__name__,
@@ -112,40 +122,79 @@ def save_estimator_files(model, folder: Path, kind: str, files: list[str], param
         **settings,
     }
     (folder / ESTIMATOR_FILE).write_text(json.dumps(document, indent=1) + "\n")
-    write_manifest(folder, kind, [*files, DOMAIN_FILE, ESTIMATOR_FILE], estimator=type(model).__name__,
-                   target=model.target_name)
+    write_manifest(folder, kind, [*files, DOMAIN_FILE, ESTIMATOR_FILE], holds=holds, estimator=type(model).__name__)
     return folder
 
 
-def load_estimator_files(cls, folder: Path, kind: str):
+def load_estimator_files(cls, folder: Path, kind: str, expected: tuple[str, str] | None = None):
     """A model of class ``cls`` with what :func:`save_estimator_files` wrote; its manifest and settings.
 
-    The manifest is verified (hashes, versions), the descriptor labels must be those this
-    version computes; ``domain_``, ``calibration_``, ``train_y_range_`` and ``manifest_`` are set.
+    The manifest is verified (hashes, versions, the ``(property, target)`` ``expected`` where it
+    is loaded, when given), the descriptor labels must be those this
+    version computes, the arrays of ``domain.npz`` and the numbers of ``estimator.json`` finite
+    and of the shapes the model needs; ``domain_``, ``calibration_``, ``train_y_range_`` and
+    ``manifest_`` are set.
 
     Raises
     ------
     ModelLoadError
     """
-    from predictor.artifacts import read_estimator_settings
+    from predictor.artifacts import finite_array, read_estimator_settings
     from predictor.domain import ApplicabilityDomain
     from predictor.errors import ModelLoadError
     from predictor.estimators.calibration import UncertaintyCalibration
     from predictor.featurizers import CompositionFeaturizer
 
     folder = Path(folder)
-    manifest, settings = read_estimator_settings(folder, kind, cls.__name__)
+    manifest, settings = read_estimator_settings(folder, kind, cls.__name__, expected)
     model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["params"].items()})
-    if settings.get("feature_labels") != CompositionFeaturizer(tuple(model.feature_sets)).feature_labels():
+    labels = CompositionFeaturizer(tuple(model.feature_sets)).feature_labels()
+    if settings.get("feature_labels") != labels:
         raise ModelLoadError(f"{folder} was trained on a different descriptor set than this version of predictor "
                              "computes; retrain with `predictor train`")
     with np.load(folder / DOMAIN_FILE, allow_pickle=False) as arrays:
-        model.domain_ = ApplicabilityDomain.from_arrays(arrays)
+        model.domain_ = ApplicabilityDomain.from_arrays(domain_arrays(arrays, folder / DOMAIN_FILE, len(labels)))
     calibration = settings["calibration"]
     model.calibration_ = UncertaintyCalibration.from_dict(calibration) if calibration else None
-    model.train_y_range_ = tuple(settings["train_y_range"])
+    if model.calibration_ is not None:
+        numbers = model.calibration_.to_dict()
+        categories = numbers.pop("category_quantiles")
+        finite_array([*numbers.values(), *categories.values()], folder / ESTIMATOR_FILE, "calibration")
+    y_range = finite_array(settings["train_y_range"], folder / ESTIMATOR_FILE, "train_y_range", (2,))
+    model.train_y_range_ = tuple(float(y) for y in y_range)
     model.manifest_ = manifest
     return model, manifest, settings
+
+
+def domain_arrays(arrays, file: Path, n_features: int) -> dict[str, np.ndarray]:
+    """The arrays of a saved applicability domain (``domain.npz``), checked before use.
+
+    ``center`` and ``scale`` (positive) of shape (n_features,), ``reference`` (the standardised
+    training descriptors, shape (n_train, n_features)) and ``params`` (neighbours, quantile,
+    typical distance, threshold) finite; ``elements`` element symbols.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the file and the array: missing, not finite or of the wrong shape.
+    """
+    from predictor.artifacts import finite_array
+    from predictor.errors import ModelLoadError
+
+    missing = [name for name in ("center", "scale", "reference", "elements", "params") if name not in arrays]
+    if missing:
+        raise ModelLoadError(f"{file} has no array {', '.join(missing)}")
+    checked = {"center": finite_array(arrays["center"], file, "center", (n_features,)),
+               "scale": finite_array(arrays["scale"], file, "scale", (n_features,)),
+               "reference": finite_array(arrays["reference"], file, "reference", (None, n_features)),
+               "params": finite_array(arrays["params"], file, "params", (4,))}
+    elements = arrays["elements"]
+    if elements.ndim != 1 or (elements.size and elements.dtype.kind != "U"):
+        raise ModelLoadError(f"{file}: elements is not a list of element symbols")
+    if not (checked["scale"] > 0).all() or len(checked["reference"]) == 0 or checked["params"][2] <= 0:
+        raise ModelLoadError(f"{file}: not the arrays of an applicability domain (a scale or typical distance "
+                             "at or below 0, or no training compositions)")
+    return {**checked, "elements": elements}
 
 
 def formula_input_tags(tags):

@@ -33,8 +33,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from predictor.artifacts import finite_array
 from predictor.domain import ApplicabilityDomain
-from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import bag_predictions, fit_member, load_boosters, parse_boosters, run_jobs
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, LOG10_SIGMA_CEILING, DistributionRegressorMixin, calibrated_distribution, check_training_data,
@@ -371,8 +371,9 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         return np.sum([b.feature_importance(importance_type="gain") for b in self.boosters_], axis=0)
 
     # -- persistence ---------------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
-        """Write the fitted model as plain files (LightGBM text, JSON, npz) with a manifest."""
+    def save(self, folder: str | Path, target: str | None = None) -> Path:
+        """Write the fitted model as plain files (LightGBM text, JSON, npz) with a manifest naming its
+        ``target`` (default ``target_name``; :class:`~.window.WindowRegressor` names each limit)."""
         check_is_fitted(self, "boosters_")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -381,21 +382,21 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             name = f"member_{i:02d}.txt"
             booster.save_model(str(folder / name))
             files.append(name)
-        return save_estimator_files(self, folder, ARTIFACT_KIND, files, feature_shift=self.feature_shift_.tolist())
+        return save_estimator_files(self, folder, ARTIFACT_KIND, files, target=target,
+                                    feature_shift=self.feature_shift_.tolist())
 
     @classmethod
-    def load(cls, folder: str | Path) -> "GBMRegressor":
-        """Load a model written by :meth:`save`, verifying hashes, versions and feature labels."""
+    def load(cls, folder: str | Path, expected: tuple[str, str] | None = None) -> "GBMRegressor":
+        """Load a model written by :meth:`save`, verifying hashes, versions, feature labels, that its
+        numbers are finite and (when given) that it holds ``expected`` (``(property, target)``)."""
         folder = Path(folder)
-        model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND)
+        model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND, expected)
         members = sorted(name for name in manifest["files"] if name.startswith("member_"))
         model.boosters_ = parse_boosters([(folder / name).read_text() for name in members], members)
         model.feature_labels_ = settings["feature_labels"]
         model.n_features_in_ = len(model.feature_labels_)
-        model.feature_shift_ = np.asarray(settings["feature_shift"], dtype=float)
-        if model.feature_shift_.shape != (model.n_features_in_,):
-            raise ModelLoadError(f"{folder}/estimator.json: feature_shift has {model.feature_shift_.size} values "
-                                 f"for {model.n_features_in_} features")
+        model.feature_shift_ = finite_array(settings["feature_shift"], folder / "estimator.json", "feature_shift",
+                                            (model.n_features_in_,))
         return model
 
     _bar = None

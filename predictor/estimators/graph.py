@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from predictor.artifacts import finite_array, finite_state_dict
 from predictor.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
 from predictor.estimators.bagging import run_jobs
@@ -322,8 +323,9 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         return self.domain_.notes(features, [{e.symbol for e in c.elements} for c in compositions], distance=distance)
 
     # -- persistence ---------------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
-        """Write member state_dicts (``torch.save``), settings JSON, the domain and a hashed manifest."""
+    def save(self, folder: str | Path, target: str | None = None) -> Path:
+        """Write member state_dicts (``torch.save``), settings JSON, the domain and a hashed manifest
+        naming the ``target`` (default ``target_name``; :class:`~.window.WindowRegressor` names each limit)."""
         check_is_fitted(self, "members_")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -336,26 +338,32 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         if params["pretrained"] is not None:  # the file name only: no path of this machine in the model
             params["pretrained"] = Path(params["pretrained"]).name
         save_estimator_files(
-            self, folder, ARTIFACT_KIND, files, params=params,
+            self, folder, ARTIFACT_KIND, files, params=params, target=target,
             model_params={k: list(v) if isinstance(v, tuple) else v for k, v in self.members_[0].model_params.items()},
             target_centre=self.target_centre_, target_scale=self.target_scale_, fraction_weighting=FRACTION_WEIGHTING,
         )
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> "GraphRegressor":
-        """Load a model written by :meth:`save`, verifying hashes (``torch.load(weights_only=True)``)."""
+    def load(cls, folder: str | Path, expected: tuple[str, str] | None = None) -> "GraphRegressor":
+        """Load a model written by :meth:`save`, verifying hashes (``torch.load(weights_only=True)``), that
+        its weights and target scaling are finite numbers and (when given) that it holds ``expected``."""
         folder = Path(folder)
-        model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND)
+        model, manifest, settings = load_estimator_files(cls, folder, ARTIFACT_KIND, expected)
         check_fraction_weighting(settings.get("fraction_weighting"), folder)
         architecture = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["model_params"].items()}
         model.members_ = []
         for name in sorted(n for n in manifest["files"] if n.startswith("member_")):
             member = Roost(**architecture)
-            member.load_state_dict(torch.load(folder / name, map_location="cpu", weights_only=True))
+            member.load_state_dict(finite_state_dict(torch.load(folder / name, map_location="cpu", weights_only=True),
+                                                     folder / name))
             member.eval()
             model.members_.append(member)
-        model.target_centre_, model.target_scale_ = settings["target_centre"], settings["target_scale"]
+        centre, scale = finite_array([settings["target_centre"], settings["target_scale"]], folder / "estimator.json",
+                                     "target_centre and target_scale", (2,))
+        if scale <= 0:
+            raise ModelLoadError(f"{folder / 'estimator.json'}: target_scale {scale} is not positive")
+        model.target_centre_, model.target_scale_ = float(centre), float(scale)
         return model
 
 

@@ -39,16 +39,21 @@ def estimator_class(name: str) -> type:
     return getattr(importlib.import_module(module), attribute)
 
 
-def load_saved(folder: str | Path):
+def load_saved(folder: str | Path, holds: tuple[str, str] | None = None):
     """Load the estimator saved in ``folder``, of the class its manifest names.
+
+    ``holds``: the ``(property, target)`` its manifest must name where the caller loads it from
+    (:func:`predictor.model_layout.part_holds`; the ``expected`` of
+    :func:`predictor.artifacts.read_manifest`), checked before its files are read.
 
     Raises
     ------
     ModelLoadError
-        Naming the folder and the reason (missing or damaged files, an unknown class).
+        Naming the folder and the reason (missing or damaged files, an unknown class, another
+        property or target than ``holds``).
     """
     folder = Path(folder)
     name = read_manifest_json(folder).get("estimator")
     if not isinstance(name, str):
         raise ModelLoadError(f"{folder}/manifest.json names no estimator class; retrain with `predictor train`")
-    return load_estimator(estimator_class(name), folder)
+    return load_estimator(estimator_class(name), folder, expected=holds)

@@ -21,8 +21,9 @@ from predictor.estimators.base import check_targets_given, formula_input_tags
 from predictor.estimators.gbm import GBMRegressor
 from predictor.estimators.window_rules import apply_window_rules
 from predictor.featurizers import as_compositions
+from predictor.model_layout import WINDOW_LIMITS, part_holds
 
-LIMITS = ("reduction_limit_V", "oxidation_limit_V")
+LIMITS = WINDOW_LIMITS
 
 
 class WindowLimitRegressor(GBMRegressor):
@@ -135,9 +136,9 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
             compositions, result["reduction_limit_V"]["mean"], result["oxidation_limit_V"]["mean"], self._predict_means
         )
         for limit, mean in (("reduction_limit_V", reduction), ("oxidation_limit_V", oxidation)):
-            shift = mean - result[limit]["mean"]
-            result[limit] = {**result[limit], "mean": mean, "lo": result[limit]["lo"] + shift,
-                             "hi": result[limit]["hi"] + shift}
+            shift = mean - result[limit]["mean"]  # the interval moves with the mean; no limit is below 0 V
+            result[limit] = {**result[limit], "mean": mean, "lo": np.maximum(result[limit]["lo"] + shift, 0.0),
+                             "hi": np.maximum(result[limit]["hi"] + shift, 0.0)}
         return result
 
     def _predict_means(self, compositions: list) -> tuple[np.ndarray, np.ndarray]:
@@ -160,18 +161,22 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
         return tuple(self.models_[LIMITS[0]].feature_sets)
 
     def save(self, folder: str | Path) -> Path:
+        """Write each limit's model into ``folder/<limit>``, its manifest naming the limit."""
         folder = Path(folder)
         for limit, model in self.models_.items():
-            model.save(folder / limit)
+            model.save(folder / limit, target=limit)
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> "WindowRegressor":
-        """Load both limits, each of the class its manifest names (any registered family)."""
+        """Load both limits, each of the class its manifest names (any registered family).
+
+        Each limit's manifest must name it (a swapped or copied limit folder is refused).
+        """
         from predictor.estimators.registry import load_saved
 
         folder = Path(folder)
-        models = {limit: load_saved(folder / limit) for limit in LIMITS}
+        models = {limit: load_saved(folder / limit, holds=part_holds(limit)) for limit in LIMITS}
         classes = {type(m) for m in models.values()}
         if len(classes) != 1:
             raise ModelLoadError(f"{folder}: the two limit models are of different classes "

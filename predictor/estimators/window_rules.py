@@ -39,6 +39,11 @@ rules applied on top of the regressor's predictions (:func:`apply_window_rules`)
    continuous when one of them reaches 5 %. The weights depend on the site fractions only, and
    the versions of a single-halogen composition without its trace elements are single-halogen
    too, so rule 2's order (Li3.1YX5.9O0.1 for X = F ... I) holds after rule 4.
+5. **A window is a window.** Far from the training data the regressors can give an oxidation
+   limit below 0 V or below the reduction limit (Li2K, Na3CBr6). Both limits are at least
+   0 V (below it the metal itself plates), and a reduction limit above the oxidation limit is
+   lowered to it: a closed window, the composition predicted unstable at every potential. The
+   oxidation limits, and so rule 2's order, are unchanged (but for negative ones, raised to 0).
 
 Every step is continuous in the composition wherever the roles of the ionic picture are (they
 change only at fixed ratios of anion-formers such as S to O or N to S, never for a trace): as a
@@ -182,12 +187,21 @@ def apply_window_rules(compositions: Sequence[Composition], reduction_V: np.ndar
     Returns
     -------
     reduction_V, oxidation_V : ndarray, shape (n_samples,), unit V
+        ``0 <= reduction_V <= oxidation_V`` for every composition.
     """
     reduction, oxidation = _apply_end_member_rules(compositions, reduction_V, oxidation_V, predict_limits)
 
     def rules_1_to_3(versions):
         return _apply_end_member_rules(versions, *predict_limits(versions), predict_limits)
-    return tuple(pin_trace_elements(compositions, [reduction, oxidation], rules_1_to_3, power=2))
+    reduction, oxidation = pin_trace_elements(compositions, [reduction, oxidation], rules_1_to_3, power=2)
+    return close_inverted_windows(reduction, oxidation)
+
+
+def close_inverted_windows(reduction_V: np.ndarray, oxidation_V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 5: both limits at least 0 V, the reduction limit at most the oxidation limit (V).
+    Continuous in both limits."""
+    oxidation = np.maximum(oxidation_V, 0.0)
+    return np.clip(reduction_V, 0.0, oxidation), oxidation
 
 
 def _apply_end_member_rules(compositions: Sequence[Composition], reduction_V: np.ndarray, oxidation_V: np.ndarray,

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import DataNotFoundError
+from predictor.loaders.curated.schema import EA_RANGE_EV  # plausible Ea (eV): the curated file's rule, one place
 from predictor.temperature import fit_arrhenius
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ SECONDARY = ("laskowski",)
 LIIONDB_MAX_T_C = 200.0
 #: Narrowest temperature span (K) of a fitted series.
 MIN_SPAN_K = 20.0
-#: Plausible activation energies of ion conductors (eV), as the curated file's validation.
-EA_RANGE_EV = (0.05, 2.0)
 #: Largest difference (eV) between a reported Ea and the one implied by the same paper's conductivities.
 CONSISTENCY_TOLERANCE_EV = 0.1
 METHOD_REPORTED = "reported"
@@ -66,10 +65,14 @@ class ActivationData:
 
 
 def curated_reports(table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Reported activation energies of the curated file (rule 1), with :data:`REPORT_COLUMNS`."""
-    from predictor.loaders.curated import read_conductivity_table
+    """Reported activation energies of the curated file (rule 1), with :data:`REPORT_COLUMNS`.
 
-    table = read_conductivity_table() if table is None else table
+    The file is refused unless it passes the schema rules (``Ea_eV`` within :data:`EA_RANGE_EV`;
+    :func:`predictor.loaders.curated.checked_conductivity_table`).
+    """
+    from predictor.loaders.curated import checked_conductivity_table
+
+    table = checked_conductivity_table() if table is None else table
     keep = (table["Ea_eV"].notna() & (table["value_kind"] == "experimental") & ~table["composite"].astype(bool)
             & (table["bound"].fillna("") == ""))
     rows = table[keep]
@@ -266,9 +269,9 @@ def consistency_checks(table: pd.DataFrame | None = None,
     """
     from predictor.loaders.combined import composition_key
     from predictor.composition import parse_formula
-    from predictor.loaders.curated import read_conductivity_table
+    from predictor.loaders.curated import checked_conductivity_table
 
-    table = read_conductivity_table() if table is None else table
+    table = checked_conductivity_table() if table is None else table
     rows = table[(table["value_kind"] == "experimental") & ~table["composite"].astype(bool)].copy()
     rows["paper"] = rows["doi"].fillna("").where(rows["doi"].fillna("") != "", rows["reference"].fillna(""))
     rows = rows[rows["paper"] != ""]

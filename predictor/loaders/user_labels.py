@@ -36,7 +36,7 @@ from predictor.composition import mobile_ion, parse_formula
 from predictor.errors import CompositionError, LabelsError
 from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
 from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
-from predictor.loaders.curated.schema import EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RANGE_C
+from predictor.loaders.curated.schema import ABSOLUTE_ZERO_C, EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RANGE_C, WINDOW_RANGE_V
 from predictor.loaders.curated.tables import cell_text
 
 #: The source name of a user's labels (first in precedence).
@@ -46,8 +46,6 @@ USER_GROUP = "your labels"
 VALUE_COLUMNS = ("sigma_S_cm", "log10_sigma")
 WINDOW_COLUMNS = ("reduction_limit_V", "oxidation_limit_V")
 KNOWN_COLUMNS = ("formula", *VALUE_COLUMNS, "T_C", "Ea_eV", *WINDOW_COLUMNS, "reference", "doi", "lab", "notes")
-#: Plausible window limits (V vs the carrier's metal).
-WINDOW_RANGE_V = (0.0, 7.0)
 #: Cell texts that mean "not given".
 MISSING = {"", "na", "n/a", "nan", "-", "none"}
 
@@ -77,12 +75,14 @@ def _conductivity(row: dict, ea: float | None) -> float | None:
         log10_sigma = math.log10(sigma)
     low, high = (math.log10(v) for v in SIGMA_RANGE_S_CM)
     if not (math.isfinite(log10_sigma) and low <= log10_sigma <= high):
-        raise ValueError(f"conductivity {10 ** log10_sigma if math.isfinite(log10_sigma) else log10_sigma:g} S/cm "
-                         f"outside {SIGMA_RANGE_S_CM[0]:g}..{SIGMA_RANGE_S_CM[1]:g} S/cm")
+        given = f"sigma_S_cm={sigma:g}" if sigma is not None else f"log10_sigma={log10_sigma:g}"
+        raise ValueError(f"{given} outside {SIGMA_RANGE_S_CM[0]:g}..{SIGMA_RANGE_S_CM[1]:g} S/cm (the physical range "
+                         "of solid conductors)")
     t_c = _number(row, "T_C")
     t_c = LABEL_TEMPERATURE_C if t_c is None else t_c
     if not T_RANGE_C[0] <= t_c <= T_RANGE_C[1]:
-        raise ValueError(f"T_C={t_c:g} outside {T_RANGE_C[0]:g}..{T_RANGE_C[1]:g} °C")
+        below_zero = f", below absolute zero ({ABSOLUTE_ZERO_C:g} °C)" if t_c < ABSOLUTE_ZERO_C else ""
+        raise ValueError(f"T_C={t_c:g} outside {T_RANGE_C[0]:g}..{T_RANGE_C[1]:g} °C{below_zero}")
     if not ROOM_TEMPERATURE_RANGE_C[0] <= t_c <= ROOM_TEMPERATURE_RANGE_C[1]:
         if ea is None:
             raise ValueError(f"measured at {t_c:g} °C without Ea_eV: cannot be moved to {LABEL_TEMPERATURE_C:g} °C "

@@ -11,6 +11,10 @@ Two sources, both in the repository (no third-party file is needed to train):
    oxidation limit above 7 V signals an error in the energies, or when the sanity checks
    found a cation-halogen binary missing from the phase diagram.
 
+Both tables are refused (:class:`predictor.errors.TableError`, naming every bad row) unless they
+pass their rules: the curated schema (:func:`predictor.loaders.curated.validate_windows`) and
+:func:`validate_thermodynamic_windows`.
+
 A composition in both (:func:`predictor.composition.same_composition`) keeps the published value. Measured (CV/LSV) windows are not mixed in:
 they are usually wider than thermodynamic ones (kinetic stabilisation).
 """
@@ -18,10 +22,15 @@ they are usually wider than thermodynamic ones (kinetic stabilisation).
 from __future__ import annotations
 
 import logging
+import math
 
 import pandas as pd
 
+from predictor.composition import parse_formula
+from predictor.errors import CompositionError
 from predictor.loaders.combined import annotate, label_same_compositions
+from predictor.loaders.curated.schema import WINDOW_RANGE_V, duplicate_ids, require_valid
+from predictor.loaders.curated.tables import cell_text
 from predictor.paths import datasets_dir
 
 log = logging.getLogger(__name__)
@@ -29,9 +38,10 @@ log = logging.getLogger(__name__)
 THERMODYNAMIC_FILE = "thermodynamic_windows.csv"
 PUBLISHED_METHOD = "DFT grand potential"
 MIN_WIDTH_V = 0.05
-MAX_OXIDATION_V = 7.0
 COLUMNS = ["formula", "carrier", "reduction_limit_V", "oxidation_limit_V", "source", "doi", "group", "composition_key",
            "anion_family"]
+#: Columns of the thermodynamic table that the labels are made from.
+THERMODYNAMIC_COLUMNS = ("mp_task_id", "formula", "reduction_limit_V", "oxidation_limit_V", "notes", "error")
 
 
 def published_windows() -> pd.DataFrame:
@@ -44,15 +54,72 @@ def published_windows() -> pd.DataFrame:
     return windows.assign(source="published")[["formula", "reduction_limit_V", "oxidation_limit_V", "source", "doi"]]
 
 
-def thermodynamic_windows() -> pd.DataFrame:
-    """Generated thermodynamic windows of MP halides, minus the rows unfit as labels."""
+def checked_thermodynamic_table() -> pd.DataFrame:
+    """``datasets/thermodynamic_windows.csv``, refused unless it passes :func:`validate_thermodynamic_windows`.
+
+    Raises
+    ------
+    predictor.errors.TableError
+        Naming every bad row (MP id, formula, column, value, reason).
+    """
     table = pd.read_csv(datasets_dir() / THERMODYNAMIC_FILE, comment="#")
+    require_valid(validate_thermodynamic_windows(table), THERMODYNAMIC_FILE)
+    return table
+
+
+def validate_thermodynamic_windows(table: pd.DataFrame) -> list[str]:
+    """Check the generated window table: one readable problem per broken rule and row.
+
+    Rules: the columns of :data:`THERMODYNAMIC_COLUMNS`; unique ``mp_task_id``; on every row
+    without an ``error``, a formula that parses (:func:`predictor.composition.parse_formula`) and
+    two finite limits, the reduction limit within 0..7 V (below 0 V the carrier metal is not
+    stable) and not above the oxidation limit. A zero width and an oxidation limit above 7 V are
+    allowed: :func:`thermodynamic_windows` leaves those rows out of the labels on purpose.
+    """
+    missing = [f"missing column {column!r}" for column in THERMODYNAMIC_COLUMNS if column not in table.columns]
+    if missing:
+        return missing
+    problems = duplicate_ids(table["mp_task_id"], table["formula"])
+    for position, (_, row) in enumerate(table.iterrows()):
+        if cell_text(row["error"]):
+            continue  # the generator says why this row has no window: not a label
+        label = f"row {cell_text(row['mp_task_id']) or f'at data row {position + 1}'} ({cell_text(row['formula'])})"
+        formula = cell_text(row["formula"])
+        if not formula:
+            problems.append(f"{label}: formula is missing")
+        else:
+            try:
+                parse_formula(formula)
+            except CompositionError as error:
+                problems.append(f"{label}: formula does not parse: {error.reason}")
+        limits = {}
+        for column in ("reduction_limit_V", "oxidation_limit_V"):
+            value = pd.to_numeric(row[column], errors="coerce")
+            if not math.isfinite(value):
+                problems.append(f"{label}: {column}={row[column]!r} is not a finite number (and no error is given)")
+            else:
+                limits[column] = float(value)
+        reduction, oxidation = limits.get("reduction_limit_V"), limits.get("oxidation_limit_V")
+        if reduction is not None and not WINDOW_RANGE_V[0] <= reduction <= WINDOW_RANGE_V[1]:
+            problems.append(f"{label}: reduction_limit_V={reduction:g} outside "
+                            f"{WINDOW_RANGE_V[0]:g}..{WINDOW_RANGE_V[1]:g} V")
+        if reduction is not None and oxidation is not None and reduction > oxidation:
+            problems.append(f"{label}: reduction_limit_V={reduction:g} is above oxidation_limit_V={oxidation:g}")
+    return problems
+
+
+def thermodynamic_windows() -> pd.DataFrame:
+    """Generated thermodynamic windows of MP halides, minus the rows unfit as labels.
+
+    The file is refused unless it passes :func:`validate_thermodynamic_windows` (:func:`checked_thermodynamic_table`).
+    """
+    table = checked_thermodynamic_table()
     notes = table["notes"].fillna("")
     width = table["oxidation_limit_V"] - table["reduction_limit_V"]
     keep = (
         table["error"].isna()
         & (width >= MIN_WIDTH_V)
-        & (table["oxidation_limit_V"] <= MAX_OXIDATION_V)
+        & (table["oxidation_limit_V"] <= WINDOW_RANGE_V[1])
         & ~notes.str.contains("binary", case=False)
     )
     log.info("thermodynamic windows: %d of %d rows kept as labels", keep.sum(), len(table))

@@ -29,9 +29,10 @@ import pandas as pd
 import torch
 from pymatgen.core import Composition
 
-from predictor.artifacts import PRETRAINED_KIND, read_manifest, sha256, staged_replacement, write_manifest
+from predictor.artifacts import (PRETRAINED_KIND, finite_state_dict, read_json, read_manifest, sha256,
+                                 staged_replacement, write_manifest)
 from predictor.errors import ModelLoadError
-from predictor.model_layout import PRETRAINED_DIR
+from predictor.model_layout import PRETRAINED_DIR, PRETRAINED_TARGET, part_holds
 from predictor.nn.data import MAX_ELEMENTS, CompositionGraphs
 from predictor.nn.fitting import RoostConfig, predict, train
 from predictor.paths import data_file, models_dir
@@ -52,7 +53,8 @@ def pretrained_path() -> Path:
 def load_pretrained(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     """Descriptor state_dict and settings written by :func:`main` (``weights_only`` load).
 
-    The folder's ``manifest.json`` is verified first (hashes of the weights and settings).
+    The folder's ``manifest.json`` is verified first (hashes of the weights and settings, the
+    property and target it names), then the weights (finite numbers).
 
     Raises
     ------
@@ -60,7 +62,7 @@ def load_pretrained(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         When the weights or their settings are missing, unlisted, modified or unreadable.
     """
     path = Path(path)
-    manifest = read_manifest(path.parent, PRETRAINED_KIND)
+    manifest = read_manifest(path.parent, PRETRAINED_KIND, expected=part_holds(PRETRAINED_TARGET))
     for name in (path.name, path.with_suffix(".json").name):
         if name not in manifest["files"]:
             raise ModelLoadError(f"{path.parent / name} is not listed in the folder's manifest.json")
@@ -68,7 +70,8 @@ def load_pretrained(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelLoadError(f"{path}: cannot load the pretrained weights ({exc})") from None
-    settings = json.loads(path.with_suffix(".json").read_text())
+    finite_state_dict(state, path)
+    settings = read_json(path.with_suffix(".json"), what="the settings of pretrained weights")
     return state, settings
 
 
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict:
         torch.save(model.descriptor.state_dict(), staging / WEIGHTS)
         settings = {
             "description": "Roost descriptor network pretrained on MP formation energy per atom",
-            "target": "formation_energy_per_atom", "target_unit": "eV/atom",
+            "target": PRETRAINED_TARGET, "target_unit": "eV/atom",
             "data_file": "mp/mp-formation-2020.csv", "data_sha256": sha256(path),
             "n_train": int(len(fit)), "n_validation": int(len(val)), "max_rows": args.max_rows, "seed": args.seed,
             "config": config.to_dict(), "architecture": config.architecture(),
@@ -141,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
             "weights_sha256": sha256(staging / WEIGHTS),
         }
         (staging / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
-        write_manifest(staging, PRETRAINED_KIND, [WEIGHTS, SETTINGS])
+        write_manifest(staging, PRETRAINED_KIND, [WEIGHTS, SETTINGS], holds=part_holds(PRETRAINED_TARGET))
     log.info("validation MAE %.3f eV/atom after %d epochs, %.0f s; wrote %s", val_mae, args.epochs, wall, output / WEIGHTS)
     return settings
 

@@ -10,7 +10,8 @@ Two CSV files live in ``datasets/`` (see ``datasets/README.md`` for the datashee
     source states the reference electrode (or the value is computed against the metal).
 
 One module per job: :mod:`.tables` reads them with fixed dtypes, :mod:`.schema` checks them
-against the schema rules (:func:`validate_conductivity`, :func:`validate_windows`),
+against the schema rules (:func:`validate_conductivity`, :func:`validate_windows`) and reads
+the files refused unless they pass them (:func:`checked_conductivity_table`, :func:`checked_window_table`),
 :mod:`.conductivity_labels` derives one room-temperature conductivity per composition
 (:func:`room_temperature_conductivity`) and :mod:`.window_aggregation` one window per
 composition and method (:func:`room_temperature_windows`). Their public names are all
@@ -36,6 +37,8 @@ from predictor.loaders.curated.schema import (
     STRUCTURE_TYPES,
     WINDOW_METHOD_FAMILIES,
     WINDOW_VALUE_KINDS,
+    checked_conductivity_table,
+    checked_window_table,
     validate_conductivity,
     validate_windows,
 )
@@ -54,6 +57,7 @@ __all__ = [
     "LABEL_ARRHENIUS", "LABEL_COMPUTED", "LABEL_MEASURED", "LABEL_PRIORITY", "LABEL_UNSTATED",
     "ROOM_TEMPERATURE_COLUMNS", "STRUCTURE_TYPES", "WINDOWS_FILE", "WINDOW_COLUMNS", "WINDOW_LABEL_COLUMNS",
     "WINDOW_METHOD_FAMILIES", "WINDOW_VALUE_KINDS", "arrhenius_log10_sigma", "read_conductivity_table",
-    "read_window_table", "room_temperature_conductivity", "room_temperature_labels", "room_temperature_windows",
+    "checked_conductivity_table", "checked_window_table", "read_window_table", "room_temperature_conductivity",
+    "room_temperature_labels", "room_temperature_windows",
     "validate_conductivity", "validate_windows",
 ]

@@ -17,12 +17,12 @@ import pandas as pd
 
 from predictor.composition import composition_groups, mobile_ion, parse_formula
 from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
-from predictor.loaders.curated.tables import cell_text, is_missing, read_conductivity_table
+from predictor.loaders.curated.schema import checked_conductivity_table
+from predictor.loaders.curated.tables import cell_text, is_missing
+from predictor.temperature import BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K
 
 logger = logging.getLogger(__name__)
 
-BOLTZMANN_EV_PER_K = 8.617333262e-5
-ZERO_CELSIUS_K = 273.15
 
 LABEL_MEASURED = "measured 20-30 C"
 LABEL_ARRHENIUS = "Arrhenius estimate at 25 C"
@@ -40,7 +40,8 @@ _ROOM_TEMPERATURE_WORDS = re.compile(r"\bRT\b|room[\s-]*temperature|roomtemperat
 def room_temperature_conductivity(include_computed: bool = False, include_non_halide: bool = False) -> pd.DataFrame:
     """One room-temperature conductivity label per composition, from the curated file.
 
-    See :func:`room_temperature_labels` for the rule.
+    See :func:`room_temperature_labels` for the rule. The file is refused unless it passes the
+    schema rules (:func:`predictor.loaders.curated.checked_conductivity_table`).
 
     Parameters
     ----------
@@ -54,8 +55,13 @@ def room_temperature_conductivity(include_computed: bool = False, include_non_ha
     pandas.DataFrame
         Columns ``formula, log10_sigma, T_C, carrier, doi, source, label_rule, n_reports,
         log10_sigma_spread``; ``log10_sigma`` in log10(S/cm), ``T_C`` in degrees C.
+
+    Raises
+    ------
+    predictor.errors.TableError
+        When the file breaks the schema rules (every bad row named).
     """
-    return room_temperature_labels(read_conductivity_table(), include_computed, include_non_halide)
+    return room_temperature_labels(checked_conductivity_table(), include_computed, include_non_halide)
 
 
 def room_temperature_labels(table: pd.DataFrame, include_computed: bool = False,
@@ -86,7 +92,9 @@ def room_temperature_labels(table: pd.DataFrame, include_computed: bool = False,
     Parameters
     ----------
     table : pandas.DataFrame
-        Conductivity table with the columns of :func:`read_conductivity_table`.
+        Conductivity table with the columns of :func:`read_conductivity_table` that passes
+        :func:`predictor.loaders.curated.validate_conductivity` (conductivities within the
+        physical range, so that their log10 exists).
     include_computed : bool, default=False
         Label compositions that have only computed values, as ``computed (AIMD/MLIP) 20-30 C``.
     include_non_halide : bool, default=False

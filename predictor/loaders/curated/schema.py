@@ -2,18 +2,25 @@
 
 :func:`validate_conductivity` and :func:`validate_windows` return one readable problem per
 broken rule and row (``datasets/README.md`` lists the rules for contributors).
+:func:`checked_conductivity_table` and :func:`checked_window_table` read a table and refuse it
+(:class:`predictor.errors.TableError`, naming every bad row) unless it passes them: every loader
+of labels and ``predictor train`` read the curated files through these two, so a corrupted
+copy is never turned into labels.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from predictor.composition import REFERENCE_ELECTRODES, anion_family, mobile_ion, parse_formula
-from predictor.errors import CompositionError
-from predictor.loaders.curated.tables import CONDUCTIVITY_COLUMNS, WINDOW_COLUMNS, cell_text, is_missing
+from predictor.errors import CompositionError, TableError
+from predictor.loaders.curated.tables import (CONDUCTIVITY_COLUMNS, CONDUCTIVITY_FILE, WINDOW_COLUMNS, WINDOWS_FILE,
+                                              cell_text, is_missing, read_conductivity_table, read_window_table)
+from predictor.temperature import ZERO_CELSIUS_K
 
 CARRIERS = ("Li", "Na")
 ANION_FAMILIES = ("chloride", "bromide", "iodide", "fluoride", "mixed-halide", "oxyhalide",
@@ -39,9 +46,17 @@ WINDOW_METHOD_FAMILIES = {
     "not stated": "not stated",
 }
 
+#: Conductivities a solid electrolyte can have (S/cm). Above 1 S/cm a value is a slip of units (mS/cm
+#: or S/m read as S/cm), not a measurement: the best solid Li and Na conductors reach a few 0.01 S/cm
+#: at room temperature (about 0.1 S/cm far above it); below 1e-14 S/cm impedance resolves nothing.
 SIGMA_RANGE_S_CM = (1e-14, 1.0)
+#: Measurement temperatures (degrees C) of the reports: cryostat to furnace.
 T_RANGE_C = (-100.0, 600.0)
+ABSOLUTE_ZERO_C = -ZERO_CELSIUS_K
+#: Activation energies of ion conductors (eV): superionic phases ~0.1 eV, poor conductors ~1.5 eV.
 EA_RANGE_EV = (0.05, 2.0)
+#: Window limits (V vs Li+/Li or Na+/Na): below 0 V the carrier metal itself is not stable; no
+#: electrolyte is stable above 7 V.
 WINDOW_RANGE_V = (0.0, 7.0)
 #: A row whose notes contain this phrase may carry an anion family other than the rule's.
 ANION_FAMILY_OVERRIDE = "anion_family override"
@@ -82,7 +97,8 @@ def validate_conductivity(table: pd.DataFrame) -> list[str]:
             problems.append(f"{label}: sigma_S_cm={sigma:g} outside the physical range "
                             f"{SIGMA_RANGE_S_CM[0]:g}..{SIGMA_RANGE_S_CM[1]:g} S/cm")
         if not is_missing(t_c) and not T_RANGE_C[0] <= t_c <= T_RANGE_C[1]:
-            problems.append(f"{label}: T_C={t_c:g} outside {T_RANGE_C[0]:g}..{T_RANGE_C[1]:g} C")
+            below_zero = f", below absolute zero ({ABSOLUTE_ZERO_C:g} C)" if t_c < ABSOLUTE_ZERO_C else ""
+            problems.append(f"{label}: T_C={t_c:g} outside {T_RANGE_C[0]:g}..{T_RANGE_C[1]:g} C{below_zero}")
         if not is_missing(ea) and not EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]:
             problems.append(f"{label}: Ea_eV={ea:g} outside {EA_RANGE_EV[0]:g}..{EA_RANGE_EV[1]:g} eV")
         if row["value_kind"] not in CONDUCTIVITY_VALUE_KINDS:
@@ -162,15 +178,26 @@ def _common_row_checks(table: pd.DataFrame, citation_column: str) -> list[str]:
         if cell_text(row["bound"]) not in BOUNDS:
             problems.append(f"{label}: bound {row['bound']!r} is not one of {BOUNDS}")
     ids = table["id"].astype(str)
-    for ident in sorted(set(ids[ids.duplicated()])):
-        problems.append(f"id {ident!r} is used more than once")
+    problems += duplicate_ids(ids, table["formula"])
     duplicated = table.drop(columns="id").astype(str).duplicated(keep="first")
     for position in np.flatnonzero(duplicated.to_numpy()):
         problems.append(f"row {ids.iloc[position]} ({table['formula'].iloc[position]}) duplicates an earlier row exactly")
     return problems
 
 
+def duplicate_ids(ids: pd.Series, formulas: pd.Series) -> list[str]:
+    """One problem per id used by several rows, naming their data rows (1 = the first after the header) and formulas."""
+    ids = ids.astype(str).reset_index(drop=True)
+    problems = []
+    for ident in sorted(set(ids[ids.duplicated()])):
+        rows = [f"data row {position + 1} ({formulas.iloc[position]})" for position in np.flatnonzero(ids == ident)]
+        problems.append(f"id {ident!r} is used more than once: {', '.join(rows)}")
+    return problems
+
+
 def _check_composition(label: str, row: pd.Series) -> list[str]:
+    if not cell_text(row["formula"]):
+        return [f"{label}: formula is missing"]
     try:
         composition = parse_formula(row["formula"])
     except CompositionError as error:
@@ -201,3 +228,36 @@ def _check_limits(label: str, low: float, high: float, kind: str) -> list[str]:
     if not is_missing(low) and not is_missing(high) and low >= high:
         problems.append(f"{label}: {kind} reduction limit {low:g} V is not below the oxidation limit {high:g} V")
     return problems
+
+
+def checked_conductivity_table(path: str | Path | None = None) -> pd.DataFrame:
+    """The conductivity table (:func:`read_conductivity_table`), refused unless it passes :func:`validate_conductivity`.
+
+    Raises
+    ------
+    predictor.errors.TableError
+        Naming every problem (row id, formula, column, value, reason) of the table.
+    """
+    table = read_conductivity_table(path)
+    require_valid(validate_conductivity(table), Path(path).name if path else CONDUCTIVITY_FILE)
+    return table
+
+
+def checked_window_table(path: str | Path | None = None) -> pd.DataFrame:
+    """The window table (:func:`read_window_table`), refused unless it passes :func:`validate_windows`.
+
+    Raises
+    ------
+    predictor.errors.TableError
+        Naming every problem (row id, formula, column, value, reason) of the table.
+    """
+    table = read_window_table(path)
+    require_valid(validate_windows(table), Path(path).name if path else WINDOWS_FILE)
+    return table
+
+
+def require_valid(problems: list[str], name: str) -> None:
+    """Raise one :class:`predictor.errors.TableError` naming every problem of the table ``name``; nothing when none."""
+    if problems:
+        raise TableError([f"{name}: {problem}" for problem in problems],
+                         f"{name} breaks the schema rules (datasets/README.md)")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from predictor.errors import TableError
 from predictor.paths import datasets_dir
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,9 @@ def read_conductivity_table(path: str | Path | None = None) -> pd.DataFrame:
     ------
     FileNotFoundError
         When the file does not exist.
-    ValueError
-        When a column is missing or a cell cannot be read as its dtype.
+    predictor.errors.TableError
+        When a column is missing or cells cannot be read as their dtype (a ValueError naming
+        every such cell: file, column, row id, value).
     """
     return _read_table(Path(path) if path else datasets_dir() / CONDUCTIVITY_FILE, CONDUCTIVITY_COLUMNS)
 
@@ -77,8 +79,9 @@ def read_window_table(path: str | Path | None = None) -> pd.DataFrame:
     ------
     FileNotFoundError
         When the file does not exist.
-    ValueError
-        When a column is missing or a cell cannot be read as its dtype.
+    predictor.errors.TableError
+        When a column is missing or cells cannot be read as their dtype (a ValueError naming
+        every such cell: file, column, row id, value).
     """
     return _read_table(Path(path) if path else datasets_dir() / WINDOWS_FILE, WINDOW_COLUMNS)
 
@@ -94,38 +97,39 @@ def cell_text(value: object) -> str:
 
 
 def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """The table with its dtypes; TableError naming every cell that cannot be read as its column's dtype."""
     if not path.is_file():
         raise FileNotFoundError(f"curated dataset {path} not found")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in columns if c not in raw.columns]
     if missing:
-        raise ValueError(f"{path.name}: missing column(s) {', '.join(missing)}")
+        raise TableError([f"{path.name}: missing column(s) {', '.join(missing)}"], path.name)
     table = raw[list(columns)].copy()
+    problems = []
     for column, kind in columns.items():
         if kind == "float":
-            table[column] = _to_float(table[column], path.name, column, table["id"])
+            table[column] = _to_float(table[column], path.name, column, table["id"], problems)
         elif kind == "bool":
-            table[column] = _to_bool(table[column], path.name, column, table["id"])
+            table[column] = _to_bool(table[column], path.name, column, table["id"], problems)
         else:
             table[column] = table[column].str.strip()
+    if problems:
+        raise TableError(problems, f"{path.name} cannot be read")
     logger.debug("read %d rows from %s", len(table), path)
     return table
 
 
-def _to_float(values: pd.Series, file: str, column: str, ids: pd.Series) -> pd.Series:
+def _to_float(values: pd.Series, file: str, column: str, ids: pd.Series, problems: list[str]) -> pd.Series:
     converted = pd.to_numeric(values.str.strip().replace("", np.nan), errors="coerce")
     bad = converted.isna() & values.str.strip().ne("")
-    if bad.any():
-        where = ", ".join(f"{ids[i]}={values[i]!r}" for i in values.index[bad][:5])
-        raise ValueError(f"{file}: column {column} holds non-numeric value(s): {where}")
+    problems += [f"{file}: column {column}, row {ids[i]}: {values[i]!r} is not a number" for i in values.index[bad]]
     return converted.astype(float)
 
 
-def _to_bool(values: pd.Series, file: str, column: str, ids: pd.Series) -> pd.Series:
+def _to_bool(values: pd.Series, file: str, column: str, ids: pd.Series, problems: list[str]) -> pd.Series:
     mapping = {"true": True, "false": False}
     lowered = values.str.strip().str.lower()
     bad = ~lowered.isin(list(mapping))
-    if bad.any():
-        where = ", ".join(f"{ids[i]}={values[i]!r}" for i in values.index[bad][:5])
-        raise ValueError(f"{file}: column {column} must be true or false, got {where}")
-    return lowered.map(mapping).astype(bool)
+    problems += [f"{file}: column {column}, row {ids[i]}: {values[i]!r} is not true or false"
+                 for i in values.index[bad]]
+    return lowered.map(mapping).fillna(False).astype(bool)

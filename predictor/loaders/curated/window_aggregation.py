@@ -7,8 +7,7 @@ from collections import Counter
 import pandas as pd
 
 from predictor.composition import composition_groups, parse_formula
-from predictor.loaders.curated.schema import WINDOW_METHOD_FAMILIES
-from predictor.loaders.curated.tables import read_window_table
+from predictor.loaders.curated.schema import WINDOW_METHOD_FAMILIES, checked_window_table
 
 WINDOW_LABEL_COLUMNS = ["formula", "carrier", "reduction_limit_V", "oxidation_limit_V", "reference",
                         "value_kind", "method", "doi"]
@@ -25,7 +24,8 @@ def room_temperature_windows(table: pd.DataFrame | None = None, include_non_hali
     Parameters
     ----------
     table : pandas.DataFrame, optional
-        Window table with the columns of :func:`read_window_table`; default the curated file.
+        Window table with the columns of :func:`read_window_table`; default the curated file,
+        refused unless it passes the schema rules (:func:`checked_window_table`).
     include_non_halide : bool, default=True
         Keep the reference electrolytes (oxides, sulfides, ...) reported beside the halides.
 
@@ -36,7 +36,7 @@ def room_temperature_windows(table: pd.DataFrame | None = None, include_non_hali
         ('Li+/Li' or 'Na+/Na'), ``value_kind``, ``method`` (the method family), ``doi``
         (semicolon-joined), sorted by formula, value kind and method.
     """
-    table = read_window_table() if table is None else table
+    table = checked_window_table() if table is None else table
     usable = table[(table["reference"] != "") & (table["bound"].fillna("") == "")
                    & (table["reduction_limit_V"].notna() | table["oxidation_limit_V"].notna())].copy()
     if not include_non_halide:
