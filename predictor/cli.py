@@ -69,7 +69,7 @@ def _interrupted_status(exc: KeyboardInterrupt) -> int:
 
 
 MODEL_FAMILY_HELP = ("predict both properties with this model family (average: the mean of the other two; "
-                     "default: the folder's families.json, gradient-boosted for the shipped models; see the README)")
+                     "default: the folder's families.json, gradient-boosted for the shipped models; see docs/method.md)")
 
 def _read_formulas(args) -> list[str]:
     formulas = list(args.formulas)
@@ -343,24 +343,65 @@ def cmd_predict(args) -> int:
     return EXIT_OK if (table["error"] == "").any() else EXIT_NOTHING_PREDICTED
 
 
-def _format_ranking(table, top: int) -> str:
+def _format_ranking(table, top: int, width: int | None = None) -> str:
+    """The ranking of a screen for the terminal: the ``top`` candidates, no line longer than ``width``
+    (default: the terminal's) unless a formula is; a narrow terminal hides the columns that matter
+    least (the dopant and x, already in the formula; a score that repeats a conductivity column), never
+    the formula, log10 sigma with its 90 % interval or the window limits. The CSV has every column."""
+    import textwrap
+
+    from predictor.formatting import Column, fit_table, hidden_note, printable, terminal_width
+
+    width = width or terminal_width()
     shown = table[table["rank"] > 0].head(top)
-    columns = ["rank", "formula", "dopant", "x", "log10_sigma", "log10_sigma_lo90", "log10_sigma_hi90",
-               "reduction_limit_V", "oxidation_limit_V", "score", "meets_constraints", "in_domain"]
-    text = shown[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}")
     rule = table.attrs["rank_by"]
+    constrained = table.attrs["min_oxidation_limit_V"] is not None
+
+    def numbers(column: str) -> list[str]:
+        return [f"{v:.2f}" for v in shown[column]]
+
+    def yes_no(column: str) -> list[str]:
+        return ["yes" if v else "no" for v in shown[column]]
+
+    columns = [  # in display order; the rank stands left of the formula
+        Column("rank", "", [str(r) for r in shown["rank"]]),
+        Column("dopant", "", [printable(d) for d in shown["dopant"]], left=True),
+        Column("x", "", [f"{x:g}" for x in shown["x"]]),
+        Column("log10", "sigma", numbers("log10_sigma"), name="log10 sigma"),
+        Column("90 % interval", "", [f"{lo:.2f} to {hi:.2f}" for lo, hi in
+                                     zip(shown["log10_sigma_lo90"], shown["log10_sigma_hi90"])]),
+        Column("reduction", "(V)", numbers("reduction_limit_V"), name="reduction limit"),
+        Column("oxidation", "(V)", numbers("oxidation_limit_V"), name="oxidation limit"),
+        Column("score", "", numbers("score")),
+        Column("meets", "constraint", yes_no("meets_constraints"), left=True, name="meets constraint"),
+        Column("in", "domain", yes_no("in_domain"), left=True, name="in domain"),
+    ]
+    rank, dopant, x, sigma, interval, reduction, oxidation, score, meets, in_domain = range(len(columns))
+    # most important first; lower90 and mean scores repeat the interval's lower bound or log10 sigma
+    keep = [sigma, interval, reduction, oxidation]
+    keep += [score] if rule == "expected-improvement" else []
+    keep += [in_domain, rank] + ([meets] if constrained else []) + [dopant, x]
+    keep += [score] if rule != "expected-improvement" else []
+    keep += [meets] if not constrained else []
+    rows, hidden = fit_table([printable(f) for f in shown["formula"]], columns, keep, essential=4, width=width,
+                             before=1)
+
+    def wrap(text: str, indent: str = "") -> list[str]:  # never breaks a formula
+        return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
+                             break_long_words=False, break_on_hyphens=False)
+
     temperature = table.attrs.get("temperature_C", 25.0)
     at = f" at {temperature:g} °C" if temperature != 25.0 else ""
-    from predictor.formatting import printable
-
-    lines = [f"parent {printable(table.attrs['parent'])}: predicted log10_sigma{at} {table.attrs['parent_log10_sigma']:.2f}",
-             f"ranked by {rule} (higher is better)" + (
-                 f"; constraint: oxidation_limit_V >= {table.attrs['min_oxidation_limit_V']}"
-                 if table.attrs["min_oxidation_limit_V"] is not None else ""), text]
+    lines = wrap(f"parent {printable(table.attrs['parent'])}: predicted log10_sigma{at} "
+                 f"{table.attrs['parent_log10_sigma']:.2f}")
+    lines += wrap(f"ranked by {rule} (higher is better)" + (
+        f"; constraint: oxidation_limit_V >= {table.attrs['min_oxidation_limit_V']}" if constrained else ""))
+    lines += rows + hidden_note(hidden, "the CSV has every column", width)
     bad = table[table["error"] != ""]
     if len(bad):
         lines.append(f"\nNot predicted ({len(bad)}):")
-        lines += [f"  {row.dopant} x={row.x:g}: {printable(row.error)}" for row in bad.itertuples()]
+        for row in bad.itertuples():
+            lines += wrap(f"{printable(row.dopant)} x={row.x:g}: {printable(row.error)}", indent="  ")
     return "\n".join(lines)
 
 
@@ -633,7 +674,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write all columns to this CSV file (not the input file; written "
                                           "under a temporary name and renamed when complete)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output on stdout (default: table)")
-    p.add_argument("--wide", action="store_true", help="table of every column, whatever the terminal width")
+    p.add_argument("--wide", action="store_true", help="table of every column, whatever the terminal width (the "
+                                                       "default table fits the terminal: it hides the columns that "
+                                                       "matter least, never cuts a formula)")
     p.add_argument("--columns", help="comma-separated columns to show (table, csv or json), e.g. "
                                      "formula,log10_sigma,log10_sigma_std")
     p.add_argument("--models", help="model folder (default: the shipped models/)")

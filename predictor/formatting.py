@@ -5,6 +5,13 @@ that fits the terminal width (formula, sigma with its 90 % interval in S/cm, bot
 ± std, in-domain, the measured value when known), failed rows with their reason, then the notes
 and a legend. :func:`format_columns` shows any columns, one line per row, at any width.
 
+A formula is never cut (:func:`fit_table`, also used by the ranking of ``predictor screen``): a
+narrow terminal first hides the columns that matter least and names them under the table; when a
+formula is so long that sigma, its interval or a window limit would not fit beside it, that formula
+gets a line of its own and its numbers the next line, under the other rows' numbers. A formula
+longer than the terminal is still printed whole, on its own line, which then is longer than the
+terminal (the terminal wraps it; nothing is lost). Error messages are wrapped.
+
 Text from the input (formulas, and the errors that quote them) is shown with its control
 characters escaped (:func:`printable`): an escape sequence in a formula is printed as
 ``\x1b[31m``, never sent to the terminal.
@@ -16,12 +23,15 @@ import json
 import math
 import shutil
 import textwrap
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from predictor.errors import shorten
+
 GAP = "  "
-MIN_FORMULA_WIDTH = 10
 #: Width used when the terminal's cannot be known (output to a pipe or a file, no $COLUMNS).
 DEFAULT_WIDTH = 100
 
@@ -64,21 +74,135 @@ def _limit(value, std) -> str:
 
 
 def _reason(formula, error: str) -> str:
-    """The error without the formula it starts with (the formula is already on the line)."""
-    prefix = f"{formula!r}: "
-    return printable(error[len(prefix):] if error.startswith(prefix) else error)
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    """The error without the formula it starts with (the formula is already on the line, whole; the
+    error quotes a long one cut to ``MAX_ECHO`` characters)."""
+    for prefix in (f"{formula!r}: ", f"{shorten(repr(formula))}: "):
+        if error.startswith(prefix):
+            return printable(error[len(prefix):])
+    return printable(error)
 
 
 def _has_measured(table: pd.DataFrame) -> bool:
     return "measured_log10_sigma" in table and bool(np.isfinite(table["measured_log10_sigma"].to_numpy(float)).any())
 
 
+@dataclass
+class Column:
+    """One column of a terminal table: a name on two header lines, and one formatted cell per row.
+
+    ``name`` is how the column is named when it is hidden (default: its header); ``left`` aligns the cells
+    to the left (text) rather than to the right (numbers). Headers are always aligned to the left.
+    """
+    header: str
+    unit: str
+    cells: list[str]
+    left: bool = False
+    name: str = ""
+
+    def width(self) -> int:
+        return max([len(self.header), len(self.unit), *(len(c) for c in self.cells)])
+
+
+def fit_table(formulas: list[str], columns: list[Column], keep: list[int], essential: int, width: int,
+              before: int = 0, messages: list[str] | None = None) -> tuple[list[str], list[Column]]:
+    """Lay out a table of formulas and columns in ``width`` characters without ever cutting a formula.
+
+    Parameters
+    ----------
+    formulas : list of str
+        One formula per row, already :func:`printable`; shown whole, in a left-aligned column.
+    columns : list of Column
+        The other columns, in display order; the first ``before`` stand left of the formula.
+    keep : list of int
+        Indices into ``columns``, most important first: a narrow terminal hides columns from the end
+        of this list.
+    essential : int
+        The first ``essential`` columns of ``keep`` are worth more than one line per formula: when a
+        long formula would push one of them out, that formula is written on a line of its own, and its
+        numbers on the next line. The other columns are hidden first.
+    width : int
+        Line width in characters. Only a formula longer than the terminal, or a very narrow terminal,
+        makes a line longer.
+    messages : list of str or None, optional
+        Per row: text shown after the formula instead of the cells (e.g. why the row was not
+        predicted), wrapped to the width; None or "" for a row with cells.
+
+    Returns
+    -------
+    (lines, hidden) : list of str, list of Column
+        The table lines, without trailing spaces, and the columns hidden at this width.
+    """
+    lengths = Counter(len(f) for f in formulas)
+    widths = [column.width() for column in columns]
+
+    def shown(formula_width: int) -> int:
+        """How many columns of ``keep`` fit beside a formula column this wide."""
+        used = formula_width
+        for n, index in enumerate(keep):
+            used += len(GAP) + widths[index]
+            if used > width:
+                return n
+        return len(keep)
+
+    def merit(formula_width: int) -> tuple:
+        """Essential columns shown first, then fewer formulas on their own line, then more columns."""
+        n = shown(formula_width)
+        own_lines = sum(count for length, count in lengths.items() if length > formula_width)
+        return min(n, essential), -own_lines, n, formula_width
+
+    formula_width = max({len("formula"), *(length for length in lengths if length > len("formula"))}, key=merit)
+    kept = set(keep[: shown(formula_width)])
+    left = [i for i in range(before) if i in kept]
+    right = [i for i in range(before, len(columns)) if i in kept]
+
+    def cells(row: int, indices: list[int]) -> list[str]:
+        return [columns[i].cells[row].ljust(widths[i]) if columns[i].left else columns[i].cells[row].rjust(widths[i])
+                for i in indices]
+
+    lines = [_row([columns[i].header.ljust(widths[i]) for i in left], "formula", formula_width,
+                  [columns[i].header.ljust(widths[i]) for i in right])]
+    if any(columns[i].unit for i in left + right):
+        lines.append(_row([columns[i].unit.ljust(widths[i]) for i in left], "", formula_width,
+                          [columns[i].unit.ljust(widths[i]) for i in right]))
+    # a message starts beside the formula, or under it when the terminal leaves it too little room
+    indent = sum(widths[i] + len(GAP) for i in left) + formula_width + len(GAP)
+    message_indent = indent if width - indent >= 20 else 4
+    wrapper = textwrap.TextWrapper(width=max(width - message_indent, 20), break_on_hyphens=False)
+    for row, formula in enumerate(formulas):
+        before_cells = cells(row, left)
+        own_line = len(formula) > formula_width  # the formula on a line of its own, the rest on the next
+        message = messages[row] if messages else None
+        if message:
+            wrapped = wrapper.wrap(message) or [""]
+            if own_line or message_indent != indent:
+                lines.append(_row(before_cells, formula, formula_width, []))
+            else:
+                lines.append(_row(before_cells, formula, formula_width, [wrapped.pop(0)]))
+            lines += [" " * message_indent + more for more in wrapped]
+        elif own_line:
+            lines.append(_row(before_cells, formula, formula_width, []))
+            lines.append(_row([" " * len(c) for c in before_cells], "", formula_width, cells(row, right)))
+        else:
+            lines.append(_row(before_cells, formula, formula_width, cells(row, right)))
+    hidden = [columns[i] for i in keep if i not in kept]
+    return [line.rstrip() for line in lines], hidden
+
+
+def _row(before: list[str], formula: str, formula_width: int, after: list[str]) -> str:
+    return GAP.join([*before, formula.ljust(formula_width), *after])
+
+
+def hidden_note(hidden: list[Column], where: str, width: int) -> list[str]:
+    """The line that names the columns a narrow terminal hides, and where to find them."""
+    if not hidden:
+        return []
+    names = ", ".join(c.name or c.header for c in hidden)
+    return textwrap.wrap(f"(hidden at this width: {names}; {where})", width=width)
+
+
 def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
-    """The default terminal view of a prediction table, no line longer than ``width``.
+    """The default terminal view of a prediction table, no line longer than ``width`` (unless a
+    formula is longer: formulas are never cut).
 
     Parameters
     ----------
@@ -93,59 +217,41 @@ def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
         Columns: formula; sigma (S/cm) and its calibrated 90 % interval (S/cm); reduction and
         oxidation limits (V vs Li+/Li or Na+/Na) ± one standard deviation; in domain; the
         measured sigma (S/cm) when the table has ``measured_log10_sigma`` and any row has one.
+        A narrow terminal hides the measured sigma first, then in domain (the notes name every row
+        outside the domain), and only then puts a long formula on a line of its own.
         Failed rows show their reason instead of numbers; notes and legend follow, wrapped.
     """
     width = width or terminal_width()
     ok = (table["error"] == "").to_numpy()
-    columns = [  # (header, unit, cells); the formula comes first, separately
-        ("sigma", "(S/cm)", [_sigma(v) for v in table["log10_sigma"]]),
-        ("90 % interval", "(S/cm)", [f"{_sigma(lo)}–{_sigma(hi)}" if _finite(lo) else ""
-                                     for lo, hi in zip(table["log10_sigma_lo90"], table["log10_sigma_hi90"])]),
-        ("reduction", "(V)", [_limit(v, s) for v, s in zip(table["reduction_limit_V"], table["reduction_limit_V_std"])]),
-        ("oxidation", "(V)", [_limit(v, s) for v, s in zip(table["oxidation_limit_V"], table["oxidation_limit_V_std"])]),
-        ("in", "domain", ["yes" if v else "no" for v in table["in_domain"]]),
+    columns = [
+        Column("sigma", "(S/cm)", [_sigma(v) for v in table["log10_sigma"]]),
+        Column("90 % interval", "(S/cm)", [f"{_sigma(lo)}–{_sigma(hi)}" if _finite(lo) else ""
+                                           for lo, hi in zip(table["log10_sigma_lo90"], table["log10_sigma_hi90"])]),
+        Column("reduction", "(V)", [_limit(v, s) for v, s in zip(table["reduction_limit_V"],
+                                                                  table["reduction_limit_V_std"])], name="reduction limit"),
+        Column("oxidation", "(V)", [_limit(v, s) for v, s in zip(table["oxidation_limit_V"],
+                                                                  table["oxidation_limit_V_std"])], name="oxidation limit"),
+        Column("in", "domain", ["yes" if v else "no" for v in table["in_domain"]], left=True, name="in domain"),
     ]
     if _has_measured(table):
-        columns.append(("measured", "(S/cm)", [_sigma(v) for v in table["measured_log10_sigma"]]))
-    widths = [max(len(header), len(unit), *(len(c) for c, good in zip(cells, ok) if good))
-              for header, unit, cells in columns]
-
-    def rest_width(n_columns: int) -> int:
-        return sum(widths[:n_columns]) + len(GAP) * n_columns
-
-    shown = len(columns)
-    while shown > 1 and MIN_FORMULA_WIDTH + rest_width(shown) > width:
-        shown -= 1  # a narrow terminal: drop columns from the right
+        columns.append(Column("measured", "(S/cm)", [_sigma(v) for v in table["measured_log10_sigma"]]))
+    for column in columns:  # a row that was not predicted shows its reason instead
+        column.cells = [cell if good else "" for cell, good in zip(column.cells, ok)]
     names = [printable(f) for f in table["formula"]]
-    longest = max([len("formula"), *(len(n) for n in names)])
-    formula_width = max(min(longest, width - rest_width(shown)), MIN_FORMULA_WIDTH)
-
-    lines = []
-    for header_row in (0, 1):
-        cells = ["formula" if header_row == 0 else ""]
-        cells += [column[header_row].ljust(w) for column, w in zip(columns[:shown], widths)]
-        lines.append(_line(cells, formula_width))
-    wrapper = textwrap.TextWrapper(width=max(width - formula_width - len(GAP), 20))
-    for i, formula in enumerate(table["formula"]):
-        name = _shorten(names[i], formula_width)
-        if ok[i]:
-            cells = [name] + [column[2][i].ljust(w) if column[0] == "in" else column[2][i].rjust(w)
-                              for column, w in zip(columns[:shown], widths)]
-            lines.append(_line(cells, formula_width))
-            continue
-        error = table["error"].iat[i]
-        reason = _reason(formula, error) if name == names[i] else printable(error)
-        wrapped = wrapper.wrap(f"not predicted: {reason}") or [""]
-        lines.append(_line([name, wrapped[0]], formula_width))
-        lines += [" " * (formula_width + len(GAP)) + more for more in wrapped[1:]]
-    if shown < len(columns):
-        lines += textwrap.wrap(f"({len(columns) - shown} columns hidden at this width; --wide shows all)", width=width)
+    reasons = ["" if good else "not predicted: " + _reason(formula, error)
+               for formula, error, good in zip(table["formula"], table["error"], ok)]
+    # a narrow terminal hides from the right: measured first, then in domain (the notes below name
+    # every row outside the domain); the formula, sigma with its interval and the window stay
+    lines, hidden = fit_table(names, columns, keep=list(range(len(columns))), essential=4, width=width,
+                              messages=reasons)
+    lines += hidden_note(hidden, "--wide shows every column", width)
 
     notes = [(f, printable(n)) for f, n, good in zip(names, table["domain_notes"], ok) if good and n]
     if notes:
         lines += ["", "Outside the models' domain:"]
         for formula, note in notes:
-            lines += textwrap.wrap(f"{formula}: {note}", width=width, initial_indent="  ", subsequent_indent="    ")
+            lines += textwrap.wrap(f"{formula}: {note}", width=width, initial_indent="  ", subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False)  # the formula whole
     if ok.any():
         temperatures = set(table["temperature_C"].dropna()) if "temperature_C" in table else set()
         temperature = temperatures.pop() if len(temperatures) == 1 else 25.0
@@ -155,15 +261,11 @@ def format_predictions(table: pd.DataFrame, width: int | None = None) -> str:
         legend = (f"sigma: predicted {sigma} with its calibrated 90 % interval. "
                   "reduction, oxidation: limits of the electrochemical window (thermodynamic, DFT-like) in V "
                   "vs Li+/Li, or Na+/Na for Na conductors, ± one calibrated standard deviation.")
-        if shown == len(columns) and _has_measured(table):
+        if _has_measured(table) and "measured" not in {c.header for c in hidden}:
             legend += (" measured: the room-temperature conductivity the models were trained on for this composition, "
                        "or yours (--measured; --wide adds the number of reports and their references).")
         lines += [""] + textwrap.wrap(legend + " --wide shows every column.", width=width)
     return "\n".join(line.rstrip() for line in lines)
-
-
-def _line(cells: list[str], formula_width: int) -> str:
-    return GAP.join([cells[0].ljust(formula_width), *cells[1:]])
 
 
 def _cell(value, column: str) -> str:
