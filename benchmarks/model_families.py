@@ -122,7 +122,7 @@ def combine() -> dict:
 
 
 def table(report: dict) -> str:
-    """The README table: one row per target, MAE / Spearman / 90 % coverage per family."""
+    """The table of docs/method.md: one row per target, MAE / Spearman / 90 % coverage per family."""
     families = [f for f in (*FAMILIES, AVERAGE) if any(f in r for r in report["results"].values())]
     lines = ["| target (n) | " + " | ".join(families) + " |", "|---|" + "---|" * len(families)]
     for target, result in report["results"].items():

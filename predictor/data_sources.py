@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from predictor.artifacts import sha256
-from predictor.paths import DATA_DIR_ENV, REPO_ROOT, data_dir, datasets_dir
+from predictor.paths import DATA_DIR_ENV, data_dir, data_root, datasets_dir
 
 
 @dataclass(frozen=True)
@@ -134,12 +134,6 @@ def _data_rows(path: Path) -> int:
     """Records of a CSV file below its header, if it has one (quoted line breaks count once)."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         return max(sum(1 for _ in csv.reader(handle)) - (path.name not in HEADERLESS), 0)
-
-
-def data_root() -> Path:
-    """The data directory, whether it exists or not (:func:`predictor.paths.data_dir` rules)."""
-    env = os.environ.get(DATA_DIR_ENV)
-    return Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data"
 
 
 def source_folder(source: DataSource) -> Path:

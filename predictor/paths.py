@@ -7,8 +7,12 @@ are never copied into the repository. They are read from a data directory:
 2. otherwise ``../shared/data`` beside the repository checkout, when it exists.
 
 The shipped models live in ``models/`` and the curated datasets in ``datasets/`` at the
-repository root; ``PREDICTOR_MODELS_DIR`` overrides the former. Retrained models go to the
-user's data folder (:func:`trained_models_dir`) unless a folder is named.
+repository root; ``PREDICTOR_MODELS_DIR`` overrides the former. A checkout (an editable install,
+``pip install -e .``) reads them there. A wheel (``pip install .``) carries copies of what the
+package reads in ``predictor/_shipped/models`` and ``predictor/_shipped/datasets`` (the
+``[tool.setuptools.package-data]`` of ``pyproject.toml``), read when the package does not lie in
+a checkout. Retrained models go to the user's data folder (:func:`trained_models_dir`) unless a
+folder is named.
 """
 
 from __future__ import annotations
@@ -21,11 +25,46 @@ from predictor.errors import DataNotFoundError
 DATA_DIR_ENV = "PREDICTOR_DATA_DIR"
 MODELS_DIR_ENV = "PREDICTOR_MODELS_DIR"
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout the package lies in (an editable install); for an installed wheel, its site-packages.
+REPO_ROOT = PACKAGE_DIR.parent
+#: Where a wheel puts the shipped models and curated datasets (absent from a checkout).
+SHIPPED_DIR = PACKAGE_DIR / "_shipped"
+
+
+def in_checkout() -> bool:
+    """Whether the package lies in a checkout of the repository (``pyproject.toml`` beside it)."""
+    return (REPO_ROOT / "pyproject.toml").is_file()
+
+
+def _shipped(name: str) -> Path:
+    """``name`` (``models`` or ``datasets``) of the checkout, else the installed package's copy.
+
+    The checkout's folder when the package lies in one, or when the package carries no copy
+    (then the error of a missing file names the folder of the checkout).
+    """
+    checkout, installed = REPO_ROOT / name, SHIPPED_DIR / name
+    if in_checkout() or not installed.is_dir():
+        return checkout
+    return installed
+
+
+def data_root() -> Path:
+    """The third-party data directory, whether it exists or not: ``$PREDICTOR_DATA_DIR``, else
+    ``../shared/data`` beside a checkout, else ``data`` in the user's data folder (an installed
+    package: ``~/.local/share/predictor/data`` on Linux)."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    if in_checkout():
+        return REPO_ROOT.parent / "shared" / "data"
+    from platformdirs import user_data_path
+
+    return user_data_path("predictor") / "data"
 
 
 def data_dir(required: bool = False) -> Path | None:
-    """Return the third-party data directory, or None when there is none.
+    """Return the third-party data directory (:func:`data_root`), or None when it does not exist.
 
     Parameters
     ----------
@@ -33,7 +72,7 @@ def data_dir(required: bool = False) -> Path | None:
         Raise :class:`DataNotFoundError` instead of returning None.
     """
     env = os.environ.get(DATA_DIR_ENV)
-    candidate = Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data"
+    candidate = data_root()
     if candidate.is_dir():
         return candidate
     if required:
@@ -54,14 +93,16 @@ def data_file(*parts: str) -> Path:
 
 
 def models_dir() -> Path:
-    """Directory of the shipped model artifacts (``models/`` or ``$PREDICTOR_MODELS_DIR``)."""
+    """Directory of the shipped model artifacts: ``$PREDICTOR_MODELS_DIR``, else ``models/`` of the
+    checkout, else the installed package's copy (``predictor/_shipped/models``)."""
     env = os.environ.get(MODELS_DIR_ENV)
-    return Path(env).expanduser() if env else REPO_ROOT / "models"
+    return Path(env).expanduser() if env else _shipped("models")
 
 
 def datasets_dir() -> Path:
-    """Directory of the project's curated datasets (``datasets/`` at the repository root)."""
-    return REPO_ROOT / "datasets"
+    """Directory of the project's curated datasets: ``datasets/`` of the checkout, else the
+    installed package's copy (``predictor/_shipped/datasets``)."""
+    return _shipped("datasets")
 
 
 def trained_models_dir() -> Path:

@@ -248,7 +248,7 @@ class Predictor:
             Predict both properties with this model family ("average": the mean of the other
             two, :mod:`predictor.estimators.family_average`); default: the family the folder's
             ``families.json`` names for each property (gradient-boosted for the shipped models:
-            the README's "Model families" says why).
+            docs/method.md, "Model families", says why).
 
         Raises
         ------

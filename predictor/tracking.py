@@ -32,7 +32,7 @@ import pandas as pd
 
 from predictor.model_layout import (GROUPED_CV_PREDICTIONS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_PARTS,
                                      PYFUNC_DATA, PYFUNC_DIR, PYFUNC_LOADER)
-from predictor.paths import REPO_ROOT
+from predictor.paths import REPO_ROOT, in_checkout
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def tracking_enabled() -> bool:
     return os.environ.get("PREDICTOR_TRACKING", "on").lower() not in ("off", "0", "false", "no")
 
 
-DEFAULT_TRACKING_URI = f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+#: ``mlflow.db`` in the checkout; for an installed package, in the folder the command runs in.
+DEFAULT_TRACKING_URI = f"sqlite:///{(REPO_ROOT if in_checkout() else Path.cwd()) / 'mlflow.db'}"
 
 
 def tracking_uri() -> str:
