@@ -52,6 +52,15 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS).astype(COLUMN_TYPES)
 
 
+def unpredicted_row(formula, temperature_C: float) -> dict:
+    """A row of :meth:`Predictor.predict` before anything is predicted: numbers NaN, text empty, flags off."""
+    row = dict.fromkeys(COLUMNS, np.nan)
+    row.update(formula=formula, carrier=None, reduced_formula="", anion_family="", window_reference="",
+               conductivity_model="", window_model="", measured_n=0, measured_refs="", in_domain=False,
+               domain_notes="", error="", temperature_C=temperature_C, Ea_in_domain=False, temperature_note="")
+    return row
+
+
 def formula_inputs(formulas) -> Iterable:
     """The formulas of any accepted input, one element per row to predict.
 
@@ -426,10 +435,7 @@ class Predictor:
     def _predict_batch(self, formulas: list, temperature_C: float = REFERENCE_TEMPERATURE_C) -> pd.DataFrame:
         rows, compositions, good = [], [], []
         for i, formula in enumerate(formulas):
-            row = dict.fromkeys(COLUMNS, np.nan)
-            row.update(formula=formula, carrier=None, reduced_formula="", anion_family="", window_reference="",
-                       conductivity_model="", window_model="", measured_n=0, measured_refs="", in_domain=False,
-                       domain_notes="", error="", temperature_C=temperature_C, Ea_in_domain=False, temperature_note="")
+            row = unpredicted_row(formula, temperature_C)
             try:
                 composition = parse_formula(formula)
             except CompositionError as exc:

@@ -32,7 +32,7 @@ from predictor.cli import EXIT_USAGE, build_parser, main
 from predictor.composition import parse_formula
 from predictor.errors import CompositionError
 from predictor.formatting import format_columns, format_predictions, to_json
-from predictor.predictor import COLUMN_TYPES, COLUMNS, Predictor
+from predictor.predictor import COLUMN_TYPES, COLUMNS, Predictor, unpredicted_row
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,10 +53,7 @@ class StandIn(Predictor):
         time.sleep(self.delay)
         rows = []
         for formula in formulas:
-            row = dict.fromkeys(COLUMNS, np.nan)
-            row.update(formula=formula, reduced_formula="", carrier=None, anion_family="", conductivity_model="",
-                       window_reference="", window_model="", measured_n=0, measured_refs="", in_domain=False,
-                       domain_notes="", error="", temperature_C=temperature_C, Ea_in_domain=False, temperature_note="")
+            row = unpredicted_row(formula, temperature_C)
             try:
                 composition = parse_formula(formula)
             except CompositionError as exc:
