@@ -2,10 +2,10 @@
 
     python benchmarks/activation_labels.py
 
-Fits the shipped Ea settings (:meth:`predictor.training.TrainConfig.make_activation_model`) on
+Fits the shipped Ea settings (:meth:`predictor.training.pipeline.TrainConfig.make_activation_model`) on
 the labels of the curated and Liverpool sources, then on those plus the Laskowski table, and
 scores each by its grouped 5-fold CV by chemical system (the folds that calibrate it,
-:func:`predictor.activation_training.activation_cv_scores`): MAE (eV), Spearman and 90 %
+:func:`predictor.training.activation.activation_cv_scores`): MAE (eV), Spearman and 90 %
 coverage on all labels and on the halide-family rows, beside the training-median baseline, and
 for the second model also on the rows of the first label set (the same compositions, so the
 two are comparable). Writes ``benchmarks/results/activation_labels.json``.
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from predictor.activation_training import activation_cv_scores
+from predictor.training.activation import activation_cv_scores
 from predictor.loaders.activation_labels import load_activation_labels
-from predictor.training import TrainConfig
+from predictor.training.pipeline import TrainConfig
 
 RESULTS = Path(__file__).parent / "results" / "activation_labels.json"
 BEFORE, AFTER = ("curated", "liiondb"), ("curated", "liiondb", "laskowski")

@@ -15,8 +15,9 @@ import time
 import warnings
 
 from predictor import ConductivityRegressor
-from predictor.evaluation import evaluate_grouped_cv, obelix_split
+from predictor.training.evaluation import obelix_split
 from predictor.loaders.combined import load_conductivity_data
+from protocols import evaluate_grouped_cv
 
 CONFIGS = {
     "shipped (huber, extra_trees, 31 leaves)": {},

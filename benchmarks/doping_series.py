@@ -2,10 +2,10 @@
 
 Leave one paper out (its compositions and its DOI), fit on everything else, predict the
 paper's compositions, score within the paper (Spearman rank correlation and MAE in log10 S/cm);
-the medians over papers are the headline (protocol: :mod:`predictor.series_evaluation`). The
-reference, measured in the same run on the same folds, is matminer's Magpie descriptors with a
-random forest (the descriptors computed by :class:`predictor.featurizers.MagpieFeaturizer`,
-identical to matminer's to 1e-9, as the tests check).
+the medians over papers are the headline (the protocol: below). The reference, measured in the
+same run on the same folds, is matminer's Magpie descriptors with a random forest (the
+descriptors computed by :class:`predictor.featurizers.MagpieFeaturizer`, identical to
+matminer's to 1e-9, as the tests check).
 
     python benchmarks/doping_series.py [--jobs 2] [--models shipped graph reference]
 
@@ -15,13 +15,26 @@ family average of ``benchmarks/model_families.py``) is scored too. A run of some
 the saved results of the others.
 
 It also prints what lab-to-lab noise alone allows: the spread between two papers' values of one
-composition (:func:`predictor.series_evaluation.inter_lab_spread`) and the scores of a model
-that knew every composition's value, measured against a lab with that noise
-(:func:`predictor.series_evaluation.noise_ceiling`).
+composition (:func:`inter_lab_spread`) and the scores of a model that knew every composition's
+value, measured against a lab with that noise (:func:`noise_ceiling`).
 
 Writes ``benchmarks/results/doping_series.json`` (medians, per-paper tables, noise ceiling, date)
 and ``benchmarks/results/doping_series_predictions.csv``. Needs the third-party data directory
 (the training data); the uncertainty calibration is skipped (it does not change the mean).
+
+The protocol (:func:`evaluate_leave_one_paper_out`, defined here with :func:`doping_series`,
+:func:`inter_lab_spread` and :func:`noise_ceiling`; ``tests/test_benchmark_protocols.py`` tests
+them): a user's doping series (Li3-xY1-xZrxCl6, Li3InBr6-xClx, ...) comes from a lab the model has
+never seen. For each paper of the curated dataset that reports a series (at least
+``min_compositions`` distinct room-temperature compositions spanning at least ``min_span``
+decades), drop the paper (every composition it reports and every training row that shares its
+DOI: :func:`predictor.training.held_out_papers.training_without_paper`), fit on everything else,
+predict the paper's compositions and score within the paper
+(:func:`predictor.training.held_out_papers.series_metrics`): Spearman rank correlation (does the
+model order the series?) and MAE (log10 S/cm, against the paper's own values). The reports that
+count are those of the held-out-papers protocol (:mod:`predictor.training.held_out_papers`), but
+review tables (rows whose reference is a review's table rather than a primary paper) are left
+out, since their compositions come from many labs.
 """
 
 from __future__ import annotations
@@ -29,10 +42,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import time
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,15 +56,162 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 
+from predictor.composition import composition_key, parse_formula
 from predictor.featurizers import MagpieFeaturizer
 from predictor.loaders.combined import load_conductivity_data
 from predictor.paths import models_dir
-from predictor.series_evaluation import (doping_series, evaluate_leave_one_paper_out, inter_lab_spread, noise_ceiling,
-                                         series_metrics)
-from predictor.training import TrainConfig, pretrained_weights
+from predictor.training.evaluation import training_labels
+from predictor.training.held_out_papers import room_temperature_reports, series_metrics, training_without_paper
+from predictor.training.pipeline import TrainConfig, pretrained_weights
+
+log = logging.getLogger(__name__)
 
 RESULTS = Path(__file__).parent / "results"
+MIN_COMPOSITIONS = 4
+MIN_SPAN_LOG10 = 0.3
 
+
+# -- the protocol -----------------------------------------------------------------------------
+
+def doping_series(table: pd.DataFrame | None = None, min_compositions: int = MIN_COMPOSITIONS,
+                  min_span: float = MIN_SPAN_LOG10) -> pd.DataFrame:
+    """The papers' series of the curated conductivity table, one row per paper and composition.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame, optional
+        The curated conductivity reports (default: ``datasets/halide_conductivity.csv``).
+    min_compositions : int, default=4
+        Distinct room-temperature compositions a paper needs to count as a series.
+    min_span : float, default=0.3
+        Spread (max - min of log10 sigma, decades) a series needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``paper`` (DOI or reference), ``doi``, ``formula``, ``composition_key``,
+        ``log10_sigma`` (log10 S/cm at room temperature: the median of the paper's reports of
+        that composition) and ``n_reports``.
+    """
+    reports = room_temperature_reports(table)
+    first_key: dict[int, str] = {}
+    for group, formula in zip(reports["composition_group"], reports["formula"]):
+        if group not in first_key:
+            first_key[group] = composition_key(parse_formula(formula))
+    reports = reports.assign(composition_key=[first_key[g] for g in reports["composition_group"]])
+    rows = []
+    for paper, group in reports.groupby("paper", sort=True):
+        per_composition = group.groupby("composition_key", sort=False)
+        values = per_composition["log10_sigma_25"].median()
+        if len(values) < min_compositions or values.max() - values.min() < min_span:
+            continue
+        for key, value in values.items():
+            members = per_composition.get_group(key)
+            rows.append({"paper": paper, "doi": str(members["doi"].iloc[0] or ""), "formula": members["formula"].iloc[0],
+                         "composition_key": key, "log10_sigma": float(value), "n_reports": len(members)})
+    return pd.DataFrame(rows, columns=["paper", "doi", "formula", "composition_key", "log10_sigma", "n_reports"])
+
+
+def inter_lab_spread(table: pd.DataFrame | None = None) -> dict[str, float]:
+    """How much two papers' values of the same composition differ (log10 S/cm).
+
+    Over the compositions of the curated table that at least two papers report at room
+    temperature (each paper's median report), every pair of papers' values: ``median_difference``
+    is the median absolute difference, ``sd`` the standard deviation of Gaussian lab-to-lab
+    noise with that median difference (median |difference| = 0.954 sd), robust to the outlying
+    reports that processing produces; ``compositions`` and ``pairs`` count what it rests on.
+    """
+    reports = room_temperature_reports(table)
+    per_paper = reports.groupby(["composition_group", "paper"])["log10_sigma_25"].median()
+    differences = []
+    for _, values in per_paper.groupby(level="composition_group"):
+        v = values.to_numpy()
+        differences += [abs(a - b) for i, a in enumerate(v) for b in v[i + 1:]]
+    n_compositions = int((per_paper.groupby(level="composition_group").size() >= 2).sum())
+    median = float(np.median(differences)) if differences else float("nan")
+    return {"median_difference": median, "sd": median / 0.954, "compositions": n_compositions,
+            "pairs": len(differences)}
+
+
+def noise_ceiling(series: pd.DataFrame, sd: float, n_draws: int = 2000, seed: int = 0) -> dict[str, float]:
+    """What a model that knew every composition's value would score against a lab with noise ``sd``.
+
+    Each draw adds independent Gaussian noise of standard deviation ``sd`` (log10 S/cm) to
+    every composition of every series (another lab measuring the same compositions) and scores
+    the noiseless values against the noisy ones with :func:`series_metrics`; returns the mean
+    over draws of the median within-paper Spearman and MAE, and the 5-95 % range of the
+    median Spearman: the scores a perfect composition model would get, limited by lab noise alone.
+    """
+    rng = np.random.default_rng(seed)
+    papers = [part["log10_sigma"].to_numpy(dtype=float) for _, part in series.groupby("paper", sort=False)]
+    spearmans, maes = np.empty(n_draws), np.empty(n_draws)
+    for draw in range(n_draws):
+        scores = [series_metrics(values + rng.normal(0.0, sd, len(values)), values) for values in papers]
+        spearmans[draw] = np.median([score["spearman"] for score in scores])
+        maes[draw] = np.median([score["mae"] for score in scores])
+    return {"sd": float(sd), "median_spearman": float(spearmans.mean()), "median_mae": float(maes.mean()),
+            "median_spearman_5": float(np.quantile(spearmans, 0.05)),
+            "median_spearman_95": float(np.quantile(spearmans, 0.95))}
+
+
+def _fit_and_predict(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame,
+                     censored_log10_sigma: float | None) -> np.ndarray:
+    train = training_without_paper(training, series)
+    model = make_model().fit(train["formula"].tolist(), training_labels(train, censored_log10_sigma),
+                             groups=train["group"])
+    return np.asarray(model.predict(series["formula"].tolist()), dtype=float)
+
+
+def evaluate_leave_one_paper_out(make_model: Callable, training: pd.DataFrame, series: pd.DataFrame | None = None,
+                                 censored_log10_sigma: float | None = None, n_jobs: int = 1) -> dict:
+    """Leave each paper out, fit on the rest, score the paper's series.
+
+    Parameters
+    ----------
+    make_model : callable
+        Returns a fresh, unfitted regressor with ``fit(formulas, y, groups=...)`` and
+        ``predict(formulas)`` (log10 S/cm). Must be picklable when ``n_jobs > 1``.
+    training : pandas.DataFrame
+        The training table of :func:`predictor.loaders.combined.load_conductivity_data`.
+    series : pandas.DataFrame, optional
+        The output of :func:`doping_series` (default: computed from the curated table).
+    censored_log10_sigma : float or None, default=None
+        Training label of below-detection entries; None: their detection bound (as in
+        :mod:`predictor.training.pipeline`).
+    n_jobs : int, default=1
+        Papers fitted at a time, each in its own process.
+
+    Returns
+    -------
+    dict
+        ``per_paper`` (DataFrame: paper, n, spearman, mae, spans), ``predictions`` (the series
+        with a ``predicted`` column), ``median_spearman`` and ``median_mae`` over papers.
+    """
+    series = doping_series() if series is None else series
+    papers = list(dict.fromkeys(series["paper"]))
+    parts = [series[series["paper"] == paper] for paper in papers]
+    if n_jobs > 1:
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            futures = [pool.submit(_fit_and_predict, make_model, training, part, censored_log10_sigma) for part in parts]
+            predicted = [f.result() for f in futures]
+    else:
+        predicted = [_fit_and_predict(make_model, training, part, censored_log10_sigma) for part in parts]
+    rows, frames = [], []
+    for paper, part, values in zip(papers, parts, predicted):
+        metrics = series_metrics(part["log10_sigma"].to_numpy(), values)
+        rows.append({"paper": paper, **metrics})
+        frames.append(part.assign(predicted=values))
+        log.info("%s: Spearman %.2f, MAE %.2f", paper[:60], metrics["spearman"], metrics["mae"])
+    per_paper = pd.DataFrame(rows)
+    return {
+        "per_paper": per_paper,
+        "predictions": pd.concat(frames, ignore_index=True),
+        "median_spearman": float(per_paper["spearman"].median()),
+        "median_mae": float(per_paper["mae"].median()),
+    }
+
+
+# -- the benchmark ----------------------------------------------------------------------------
 
 class MagpieRandomForest(RegressorMixin, BaseEstimator):
     """The reference: matminer's Magpie statistics and a scikit-learn random forest (500 trees)."""

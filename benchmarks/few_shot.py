@@ -12,7 +12,7 @@ that were not given. Methods, measured in the same run:
 - ``model alone``: the predictions, no measurement used (k = 0, scored on the same compositions);
 - ``one value for all``: every composition takes the mean of the known values (no model);
 - ``residual shift``: the predictions moved by the mean error at the known compositions;
-- ``anchored``: :func:`predictor.anchoring.anchor`, what ``Predictor.with_measurements`` and
+- ``anchored``: :func:`predictor.prediction.anchoring.anchor`, what ``Predictor.with_measurements`` and
   ``--measured`` do, with the residual kernel of the shipped models (fitted on the training
   data's held-out errors, not on these papers) and the shipped model's calibrated std as the
   error scale;
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from predictor.anchoring import DEFAULT_LAB_STD, anchor, standardised_descriptors
+from predictor.prediction.anchoring import DEFAULT_LAB_STD, anchor, standardised_descriptors
 from predictor.composition import parse_formula
 from predictor.featurizers import CompositionFeaturizer
-from predictor.measured import MeasuredValues
+from predictor.prediction.measured import MeasuredValues
 from predictor.model_layout import MEASURED_DIR
 from predictor.paths import models_dir
 from predictor.predictor import Predictor

@@ -76,7 +76,7 @@ def main() -> None:
     import lightgbm as lgb
 
     from predictor.estimators import ConductivityRegressor
-    from predictor.evaluation import training_labels
+    from predictor.training.evaluation import training_labels
     from predictor.featurizers import CompositionFeaturizer
     from predictor.loaders.combined import load_conductivity_data
 

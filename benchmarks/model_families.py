@@ -2,9 +2,9 @@
 
 For conductivity (all room-temperature labels) and both window limits (all window labels),
 each family is evaluated by grouped 5-fold cross-validation by chemical system, the folds of
-the model card (:func:`predictor.evaluation.evaluate_grouped_cv` and
-:func:`~predictor.evaluation.evaluate_window_cv`), with the shipped training settings
-(:class:`predictor.training.TrainConfig`). The "average" family averages the two families'
+the model card (:func:`evaluate_grouped_cv` of ``benchmarks/protocols.py`` and
+:func:`~predictor.training.evaluation.evaluate_window_cv`), with the shipped training settings
+(:class:`predictor.training.pipeline.TrainConfig`). The "average" family averages the two families'
 out-of-fold means and interval bounds. Scores: MAE (target unit), Spearman rank correlation,
 coverage of the 90 % interval (censored conductivity labels as in the model card).
 
@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.evaluation import detection_bounds, evaluate_grouped_cv, evaluate_window_cv, regression_metrics
+from predictor.training.evaluation import detection_bounds, evaluate_window_cv, regression_metrics
 from predictor.loaders.combined import load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.model_layout import GRADIENT_BOOSTED, GRAPH_NETWORK
 from predictor.paths import models_dir
-from predictor.training import TrainConfig, pretrained_weights
+from predictor.training.pipeline import TrainConfig, pretrained_weights
+from protocols import evaluate_grouped_cv
 
 RESULTS = Path(__file__).parent / "results"
 OOF = RESULTS / "oof"

@@ -1,12 +1,12 @@
 """New-papers benchmark: how well each model family predicts halides from papers it has never seen.
 
 A user's composition comes from a new paper: a new dopant in Li2ZrCl6, a new oxychloride, a Na
-solid solution. The protocol (:func:`predictor.series_evaluation.evaluate_held_out_papers`):
+solid solution. The protocol (:func:`predictor.training.held_out_papers.evaluate_held_out_papers`):
 the curated dataset's papers are dealt into 10 folds; each fold's papers are removed from
 training (every composition they report, every training row citing them), the model is refitted
 with its default settings on the rest, and the fold's room-temperature halide compositions
 (chloride, bromide, iodide, fluoride, mixed-halide, oxyhalide) are predicted, each against the
-paper's own value. Scores (:func:`~predictor.series_evaluation.held_out_paper_metrics`): MAE,
+paper's own value. Scores (:func:`~predictor.training.held_out_papers.held_out_paper_metrics`): MAE,
 median absolute error, Spearman, median within-paper Spearman, 90 % coverage and width, per
 anion family and carrier, and on the quarter of compositions farthest from their training data.
 
@@ -18,7 +18,7 @@ and their papers).
     python benchmarks/new_papers.py --families gradient-boosted reference
 
 Families: ``gradient-boosted`` and ``graph-network`` (the shipped settings,
-:class:`predictor.training.TrainConfig`; the graph network from the pretrained descriptor in
+:class:`predictor.training.pipeline.TrainConfig`; the graph network from the pretrained descriptor in
 the model folder), ``average`` (their mean, scored when both ran) and ``reference`` (matminer's
 Magpie descriptors with a random forest, no intervals). A run of some families keeps the saved
 results of the others. Writes ``benchmarks/results/new_papers.json`` and
@@ -42,12 +42,12 @@ import numpy as np
 import pandas as pd
 
 from doping_series import MagpieRandomForest, write_results
-from predictor.evaluation import obelix_split, regression_metrics, training_labels
+from predictor.training.evaluation import obelix_split, regression_metrics, training_labels
 from predictor.loaders.combined import load_conductivity_data
 from predictor.model_layout import GRADIENT_BOOSTED, GRAPH_NETWORK
 from predictor.paths import models_dir
-from predictor.series_evaluation import evaluate_held_out_papers, held_out_paper_items, held_out_paper_metrics
-from predictor.training import TrainConfig, pretrained_weights
+from predictor.training.held_out_papers import evaluate_held_out_papers, held_out_paper_items, held_out_paper_metrics
+from predictor.training.pipeline import TrainConfig, pretrained_weights
 
 RESULTS = Path(__file__).parent / "results"
 AVERAGE, REFERENCE = "average", "reference"

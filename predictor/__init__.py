@@ -17,10 +17,10 @@ _PUBLIC = {
     "parse_formula": "predictor.composition",
     "ConductivityRegressor": "predictor.estimators",
     "WindowRegressor": "predictor.estimators",
-    "ActivationEnergyRegressor": "predictor.estimators.activation_energy",
+    "ActivationEnergyRegressor": "predictor.estimators.gbm.activation_energy",
     "Predictor": "predictor.predictor",
-    "GraphConductivityRegressor": "predictor.estimators.graph",
-    "GraphWindowLimitRegressor": "predictor.estimators.graph",
+    "GraphConductivityRegressor": "predictor.estimators.graph.regressor",
+    "GraphWindowLimitRegressor": "predictor.estimators.graph.regressor",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

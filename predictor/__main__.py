@@ -1,5 +1,5 @@
 import sys
 
-from predictor.cli import main
+from predictor.interfaces.cli import main
 
 sys.exit(main())

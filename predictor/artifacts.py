@@ -26,7 +26,7 @@ Loading (:func:`read_manifest`) refuses a folder when
 
 A model folder's own ``manifest.json`` covers its top-level files, ``families.json`` first
 (:func:`write_folder_manifest`, :func:`check_model_folder`): whatever in the package rewrites one
-(training, ``python -m predictor.model_card``) writes that manifest anew. The numbers the loaders read
+(training, ``python -m predictor.training.model_card``) writes that manifest anew. The numbers the loaders read
 (arrays of ``.npz`` files, numbers of JSON settings) must be finite and of the expected shape
 (:func:`finite_array`).
 """
@@ -344,9 +344,9 @@ def load_estimator(estimator_class, folder: Path, **options):
                              f"({type(exc).__name__}: {exc})") from None
 
 
-#: The MLflow model folder (``models/mlflow_predictor``): data only. Its model parts (:data:`PYFUNC_DATA`) are
-#: links (or, in a model logged to the registry, copies) verified by their own manifests when they load; the
-#: only code it may name is :data:`PYFUNC_LOADER`, the loader module of the installed package.
+#: An MLflow model folder of the predictor (:func:`predictor.interfaces.serving.save_model`): data only. Its model
+#: parts (:data:`PYFUNC_DATA`) are copies verified by their own manifests when they load; the only code it may
+#: name is :data:`PYFUNC_LOADER`, the loader module of the installed package.
 PYFUNC_KIND = "mlflow-pyfunc"
 #: Python code, compiled code and pickles (run when loaded): an MLflow model folder of the predictor holds none.
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyw", ".pyd", ".pyz", ".so", ".pth", ".ipynb", ".pkl", ".pickle",
@@ -424,7 +424,7 @@ def check_pyfunc_holds_no_code(folder: Path) -> None:
 def check_pyfunc_folder(folder: Path) -> None:
     """Verify an MLflow model folder of the predictor before use.
 
-    A folder with a ``manifest.json`` (``predictor train`` writes one) must match it in every
+    A folder with a ``manifest.json`` (:func:`predictor.interfaces.serving.save_model` writes one) must match it in every
     file; a folder without one (a model logged to the MLflow registry) is checked for its
     structure only. Either must hold no code (:func:`check_pyfunc_holds_no_code`). The model
     parts are verified when they load.
@@ -455,7 +455,7 @@ def write_folder_manifest(folder: Path) -> dict:
     the CSV files of predictions; not hidden files); each sub-folder carries its own manifest.
 
     Whatever rewrites a top-level file of a model folder calls this after it (training,
-    :func:`predictor.model_card.main`).
+    :func:`predictor.training.model_card.main`).
     """
     return write_manifest(folder, FOLDER_KIND, exclude=_subfolders(folder))
 

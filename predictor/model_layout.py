@@ -12,10 +12,8 @@ A model folder holds one subfolder per model part, each with its own manifest
     measured/                   MeasuredValues: the conductivity labels shown beside predictions
     activation/                 activation-energy model (conductivity away from 25 °C)
     metrics.json                the training report: configuration, data summary, held-out metrics
-    README.md                   the model card, written from metrics.json (``python -m predictor.model_card``
+    README.md                   the model card, written from metrics.json (``python -m predictor.training.model_card``
                                 rewrites it and this folder's manifest; an edit by hand is refused)
-    mlflow_predictor/           the MLflow model, data only: its MLmodel names the installed module
-                                predictor.serving as loader, its artifacts/models links to the parts above
     pretrained/                 pretrained graph-network weights, kept across retraining
     grouped_cv_predictions.csv  out-of-fold predictions (not committed: they hold third-party labels)
     held_out_papers_predictions.csv
@@ -42,11 +40,13 @@ MEASURED_DIR = "measured"
 ACTIVATION_DIR = "activation"
 METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "README.md"
-PYFUNC_DIR = "mlflow_predictor"
+#: The MLflow model that training wrote into a model folder before it was built when asked
+#: (:func:`predictor.interfaces.serving.save_model`); training replaces a folder holding one.
+LEGACY_PYFUNC_DIR = "mlflow_predictor"
 #: The MLflow model's ``loader_module``: the module of the installed package that loads it (no code is copied into it).
-PYFUNC_LOADER = "predictor.serving"
-#: Where the MLflow model folder holds the model parts (``MLmodel``'s ``data``): links to those of :data:`MODEL_PARTS`.
-PYFUNC_DATA = "artifacts/models"
+PYFUNC_LOADER = "predictor.interfaces.serving"
+#: Where an MLflow model folder holds the model parts (``MLmodel``'s ``data``): copies of those of :data:`MODEL_PARTS`.
+PYFUNC_DATA = "data/models"
 FAMILIES_DIR = "families"
 FAMILIES_FILE = "families.json"
 MANIFEST_FILE = "manifest.json"
@@ -103,16 +103,16 @@ HELD_OUT_PAPERS_PREDICTIONS_FILE = "held_out_papers_predictions.csv"
 WINDOW_CV_PREDICTIONS_FILE = "window_cv_predictions.csv"
 ACTIVATION_CV_PREDICTIONS_FILE = "activation_cv_predictions.csv"
 
-#: The model parts that the MLflow model links to in :data:`PYFUNC_DATA` (those a folder holds), in this order;
+#: The model parts that the MLflow model holds in :data:`PYFUNC_DATA` (those a folder holds), in this order;
 #: the folder's manifest vouches for ``families.json`` in the MLflow model's copy of the parts.
 MODEL_PARTS = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, ACTIVATION_DIR, FAMILIES_DIR, FAMILIES_FILE, MANIFEST_FILE)
 #: The top-level files of a model folder that predictions read (verified by its manifest when loaded).
 PREDICTION_FILES = (FAMILIES_FILE,)
-#: Kept from the previous model folder by training: written by other commands (``python -m predictor.nn.pretrain``).
+#: Kept from the previous model folder by training: written by other commands (``python -m predictor.estimators.graph.pretrain``).
 KEPT_FOLDERS = (PRETRAINED_DIR,)
 #: What a model folder may hold; training refuses to replace a folder holding anything else.
 MODEL_FOLDER_ENTRIES = (CONDUCTIVITY_DIR, WINDOWS_DIR, MEASURED_DIR, ACTIVATION_DIR, FAMILIES_DIR, FAMILIES_FILE,
                         METRICS_FILE, MODEL_CARD_FILE, MANIFEST_FILE,
-                        PYFUNC_DIR, GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE,
+                        LEGACY_PYFUNC_DIR, GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE,
                         WINDOW_CV_PREDICTIONS_FILE,
                         ACTIVATION_CV_PREDICTIONS_FILE, *KEPT_FOLDERS)

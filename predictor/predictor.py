@@ -14,19 +14,19 @@ import pandas as pd
 from pymatgen.core import Composition
 from tqdm.auto import tqdm
 
-from predictor.anchoring import standardised_descriptors
+from predictor.prediction.anchoring import standardised_descriptors
 from predictor.artifacts import check_model_folder, load_estimator, read_json
 from predictor.composition import REFERENCE_ELECTRODES, describe, parse_formula
 from predictor.errors import CompositionError, ModelLoadError
 from predictor.estimators.registry import load_saved
 from predictor.estimators.window import WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
-from predictor.measured import MeasuredValues
+from predictor.prediction.measured import MeasuredValues
 from predictor.model_layout import (ACTIVATION_DIR, AVERAGED_FAMILIES, CONDUCTIVITY_DIR, CONDUCTIVITY_TARGET,
                                      FAMILIES_FILE, GRADIENT_BOOSTED, MEASURED_DIR, MODEL_FAMILIES, PREDICTION_FILES,
                                      PROPERTY_PARTS, STORED_FAMILIES, WINDOWS_DIR, family_part, part_holds)
 from predictor.paths import models_dir
-from predictor.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
+from predictor.prediction.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class Predictor:
         The conductivity labels the model was trained on, reported beside the predictions of
         the compositions they cover (``measured_*`` columns); without it those stay empty.
     activation_model : ArrheniusModel, optional
-        The activation-energy model (:mod:`predictor.estimators.activation_energy`); without it the
+        The activation-energy model (:mod:`predictor.estimators.gbm.activation_energy`); without it the
         ``Ea_*`` columns are NaN and only 25 °C can be predicted.
 
     Examples
@@ -290,7 +290,7 @@ class Predictor:
         Without retraining: each measured composition's error (measured minus predicted) moves
         the predictions of the compositions near it in descriptor space, and narrows their
         interval, by how much the model's held-out errors of one paper's compositions go
-        together (:mod:`predictor.anchoring`); far from every measurement nothing changes. A
+        together (:mod:`predictor.prediction.anchoring`); far from every measurement nothing changes. A
         measured composition itself returns its measurement (mean of its repeats) with the
         lab's spread (``lab_std / sqrt(n)`` for n repeats), and its ``measured_*`` columns name
         the rows; a trace of a dopant in it moves away from the measurement continuously. The
@@ -305,7 +305,7 @@ class Predictor:
             ``reference``, ``lab``, ``notes``.
         lab_std : float, optional
             Spread of the lab's repeated measurements of one composition (log10 S/cm); default
-            :data:`predictor.anchoring.DEFAULT_LAB_STD`.
+            :data:`predictor.prediction.anchoring.DEFAULT_LAB_STD`.
 
         Returns
         -------
@@ -321,7 +321,7 @@ class Predictor:
         """
         import copy
 
-        from predictor.anchoring import DEFAULT_LAB_STD, MeasurementAnchors, measurements_table
+        from predictor.prediction.anchoring import DEFAULT_LAB_STD, MeasurementAnchors, measurements_table
 
         kernel = getattr(self.measured, "kernel", None)
         if kernel is None:
@@ -355,7 +355,7 @@ class Predictor:
         temperature_C : float, default=25
             Temperature (°C) of the conductivity columns. Away from 25 °C they are the
             room-temperature prediction moved with the predicted activation energy, the
-            uncertainty of both propagated (:mod:`predictor.temperature`); at 25 °C they are the
+            uncertainty of both propagated (:mod:`predictor.prediction.temperature`); at 25 °C they are the
             room-temperature prediction itself.
 
         Returns
@@ -533,7 +533,7 @@ def load_activation_model(folder: Path):
     ModelLoadError
         When the folder has one that cannot be loaded, or without calibrated uncertainty.
     """
-    from predictor.estimators.activation_energy import ArrheniusModel
+    from predictor.estimators.gbm.activation_energy import ArrheniusModel
 
     path = Path(folder) / ACTIVATION_DIR
     if not path.exists():

@@ -37,3 +37,12 @@ def small_model(small_set):
 
     formulas, targets = small_set
     return ConductivityRegressor(n_members=3, n_estimators=60, calibration_folds=4, random_state=0).fit(formulas, targets)
+
+
+@pytest.fixture(scope="session")
+def shipped_mlflow_model(tmp_path_factory):
+    """The MLflow model of the shipped models, built as ``predictor serve`` builds it."""
+    from predictor.interfaces.serving import save_model
+    from predictor.paths import models_dir
+
+    return save_model(models_dir(), tmp_path_factory.mktemp("mlflow-model") / "mlflow_model")

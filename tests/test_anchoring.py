@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from predictor import ModelLoadError, Predictor
-from predictor.anchoring import ResidualKernel, anchor
+from predictor.prediction.anchoring import ResidualKernel, anchor
 from predictor.errors import LabelsError
 
 FAR = "Li7La3Zr2O12"  # an oxide garnet: nothing in common with a chloride's measurement
@@ -84,7 +84,7 @@ def test_with_measurements_refuses_a_table_without_a_usable_row_and_old_models(t
 
 
 def test_measured_on_the_command_line(tmp_path, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     if Predictor.load().measured.kernel is None:
         pytest.skip("the shipped models predate the residual kernel")

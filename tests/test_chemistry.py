@@ -45,7 +45,7 @@ def family_predictor(request):
     """The shipped models of each family (both properties by that family).
 
     Continuity and the window rules hold for every family (the graph network's attention
-    gates are bounded, :data:`predictor.nn.segments.FRACTION_WEIGHTING`; before, its
+    gates are bounded, :data:`predictor.estimators.graph.segments.FRACTION_WEIGHTING`; before, its
     0.001 formula-unit cation dopants moved log10 sigma by more than 0.05 in 11 % of the
     12,814 pairs, up to 2.0). The ``average`` family is the mean of the two.
     """
@@ -170,7 +170,7 @@ def test_the_trace_dopants_of_the_issue(family_predictor, parent, doped):
 
 
 def test_screening_curve_has_no_step_at_its_first_point(family_predictor):
-    from predictor.screening import screen, x_grid
+    from predictor.prediction.screening import screen, x_grid
 
     table = screen(family_predictor, "Li2ZrCl6", "Zr", ["Nb"], x_grid("0:0.5:0.01"))
     series = table[table["error"] == ""].sort_values("x")

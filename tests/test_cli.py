@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from predictor import __version__
-from predictor.cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, main
-from predictor.formatting import format_predictions
+from predictor.interfaces.cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, main
+from predictor.interfaces.formatting import format_predictions
 from predictor.formula_hints import suggest_formula
 from predictor.paths import REPO_ROOT, data_dir
 
@@ -349,7 +349,7 @@ def test_getting_the_training_data_as_the_docs_say(tmp_path):
 
 
 def test_training_names_its_sources_first():
-    from predictor.training import sources_line
+    from predictor.training.pipeline import sources_line
 
     summary = {"rows": 1180, "rows_per_source": {"obelix": 599, "curated": 203, "liiondb": 378}}
     assert sources_line(summary, ("obelix", "curated", "liiondb")) == \
@@ -361,10 +361,10 @@ def test_training_names_its_sources_first():
 
 def test_the_command_line_shows_progress_as_plain_lines_and_details_with_verbose():
     script = ("import logging, sys\n"
-              "from predictor.cli import configure_logging\n"
+              "from predictor.interfaces.cli import configure_logging\n"
               "configure_logging(verbose=sys.argv[1] == '-v')\n"
-              "logging.getLogger('predictor.training').info('fitting the final model on all %d labels ...', 970)\n"
-              "logging.getLogger('predictor.evaluation').debug('grouped CV fold %d/%d', 1, 3)\n"
+              "logging.getLogger('predictor.training.pipeline').info('fitting the final model on all %d labels ...', 970)\n"
+              "logging.getLogger('predictor.training.evaluation').debug('grouped CV fold %d/%d', 1, 3)\n"
               "logging.getLogger('predictor.loaders.combined').warning('skipping source %s', 'obelix')\n"
               "logging.getLogger('mlflow').info('Validating input example')\n")
     quiet, verbose = (subprocess.run([sys.executable, "-c", script, flag], capture_output=True, text=True)
@@ -373,7 +373,7 @@ def test_the_command_line_shows_progress_as_plain_lines_and_details_with_verbose
     assert quiet.stderr.splitlines() == ["fitting the final model on all 970 labels ...",
                                          "WARNING predictor.loaders.combined: skipping source obelix"]
     assert verbose.stderr.splitlines() == ["fitting the final model on all 970 labels ...",
-                                           "DEBUG predictor.evaluation: grouped CV fold 1/3",
+                                           "DEBUG predictor.training.evaluation: grouped CV fold 1/3",
                                            "WARNING predictor.loaders.combined: skipping source obelix",
                                            "INFO mlflow: Validating input example"]
 
@@ -391,7 +391,7 @@ def test_training_silences_mlflow_noise():
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"}
     loud = subprocess.run([sys.executable, "-c", noise], capture_output=True, text=True, env=env)
     assert "Add type hints" in loud.stderr and "Inferring" in loud.stderr and loud.stdout.strip() == "True"
-    quiet = "import mlflow\nfrom predictor.tracking import _quiet_mlflow\n_quiet_mlflow()\n" + noise
+    quiet = "import mlflow\nfrom predictor.training.tracking import quiet_mlflow\nquiet_mlflow()\n" + noise
     result = subprocess.run([sys.executable, "-c", quiet], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "False"  # no "Downloading artifacts" progress bars
     assert "type hints" not in result.stderr and "Inferring" not in result.stderr, result.stderr

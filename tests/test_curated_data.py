@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor import datasheet
+from predictor.loaders import datasheet
 from predictor.composition import composition_groups, parse_formula
 from predictor.loaders import curated
 from predictor.paths import datasets_dir
@@ -110,7 +110,7 @@ def test_datasheet_section_of_the_readme_is_up_to_date(conductivity, windows):
     readme = (datasets_dir() / datasheet.README_FILE).read_text(encoding="utf-8")
     generated = datasheet.datasheet_markdown(conductivity, windows)
     assert datasheet.replace_generated_section(readme, generated) == readme, (
-        "datasets/README.md is out of date: run python -m predictor.datasheet")
+        "datasets/README.md is out of date: run python -m predictor.loaders.datasheet")
 
 
 # ---------------------------------------------------------------------------------------------

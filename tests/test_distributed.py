@@ -8,7 +8,7 @@ from predictor import Predictor
 dd = pytest.importorskip("dask.dataframe", reason="dask is in the dev extra: pip install -e '.[dev]'")
 distributed = pytest.importorskip("dask.distributed")
 
-from predictor.distributed import predict_dask  # noqa: E402
+from predictor.interfaces.distributed import predict_dask  # noqa: E402
 
 FORMULAS = ["Li3YCl6", "Na3YCl6", "Li2ZrCl6", "not a formula", "Li2.5Y0.5Zr0.5Cl6", "Li3InCl6", "Na2ZrCl6",
             "Li3YBr6", "LiCl", "Li1.8Zr0.8Nb0.2Cl6", "Xx3YCl6", "Li3ScCl6"]

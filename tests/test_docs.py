@@ -47,7 +47,7 @@ def test_readme_python_example_runs():
 
 
 def test_readme_prediction_prints_what_the_readme_shows(monkeypatch, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     shown = next(block for block in _blocks("console") if block.startswith("$ predictor predict"))
     command, *expected = shown.splitlines()
@@ -60,7 +60,7 @@ def test_readme_prediction_prints_what_the_readme_shows(monkeypatch, capsys):
 def test_readme_lab_example_runs(tmp_path, monkeypatch, capsys):
     """The measurements shown, used as the README says with --measured (train --labels is run on a
     fixture by tests/test_fault_injection.py::test_train_with_a_labs_csv_in_one_command)."""
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     (block,) = [b for b in _blocks("console") if "$ cat my_lab.csv" in b]
     lines = block.splitlines()

@@ -41,7 +41,7 @@ def test_fitting_in_processes_gives_the_same_model(small_set, small_model):
 
 
 def test_n_jobs_counts_processes():
-    from predictor.estimators.bagging import effective_n_jobs
+    from predictor.estimators.gbm.bagging import effective_n_jobs
 
     assert effective_n_jobs(None) == 1 and effective_n_jobs(3) == 3
     assert effective_n_jobs(-1) >= 1 and effective_n_jobs(-2) == max(1, effective_n_jobs(-1) - 1)
@@ -176,7 +176,7 @@ def test_intervals_cover_training_labels_too(small_set, small_model):
 def test_domain_distance_matches_a_nearest_neighbour_search():
     from sklearn.neighbors import NearestNeighbors
 
-    from predictor.domain import CHUNK, mean_knn_distance
+    from predictor.estimators.domain import CHUNK, mean_knn_distance
 
     rng = np.random.default_rng(1)
     reference = rng.normal(size=(300, 20))

@@ -5,27 +5,11 @@ import pandas as pd
 import pytest
 
 from predictor.composition import composition_groups, parse_formula
-from predictor.evaluation import evaluate_grouped_cv, evaluate_obelix_split, obelix_split, regression_metrics, training_labels
-from predictor.series_evaluation import (HALIDE_FAMILIES, evaluate_held_out_papers, held_out_paper_items,
+from predictor.training.evaluation import (evaluate_obelix_split, grouped_cv_scores, obelix_split, regression_metrics,
+                                          training_labels)
+from predictor.training.held_out_papers import (HALIDE_FAMILIES, evaluate_held_out_papers, held_out_paper_items,
                                          held_out_paper_metrics, paper_folds)
-
-
-class MeanModel:
-    """Predicts the mean of its training targets, ±1 as its interval; remembers what it was fitted on."""
-
-    fitted_on: list = []
-
-    def fit(self, X, y, groups=None):
-        self.mean_ = float(np.mean(y))
-        MeanModel.fitted_on.append(list(X))
-        return self
-
-    def predict_distribution(self, X):
-        mean = np.full(len(X), self.mean_)
-        return {"mean": mean, "lo": mean - 1.0, "hi": mean + 1.0, "std": np.full(len(X), 0.6)}
-
-    def predict(self, X):
-        return self.predict_distribution(X)["mean"]
+from stand_ins import MeanModel
 
 
 def _table(rows):
@@ -83,22 +67,19 @@ def test_grouped_cv_is_read_from_the_calibration_folds_of_one_fit():
     table = pd.DataFrame({"formula": CHLORIDES, "log10_sigma": np.linspace(-7.0, -3.0, len(CHLORIDES)),
                           "censored": False, "source": "test", "anion_family": "chloride"})
     table["group"] = [chemical_system(parse_formula(f)) for f in table["formula"]]
-    fits = []
+    y = training_labels(table)
+    model = ConductivityRegressor(n_members=2, n_estimators=20, calibration_folds=4, input_noise=0.0)
+    model.fit(table["formula"].tolist(), y, groups=table["group"])
 
-    def make_model():
-        fits.append(ConductivityRegressor(n_members=2, n_estimators=20, calibration_folds=4, input_noise=0.0))
-        return fits[-1]
-
-    result = evaluate_grouped_cv(make_model, table)
-    assert len(fits) == 1  # one fit: its folds are the cross-validation
-    fold = fits[0].held_out_["fold"]
+    result = grouped_cv_scores(model, table, y)  # one fit: its folds are the cross-validation
+    fold = model.held_out_["fold"]
     assert sorted(set(fold)) == [0, 1, 2, 3] and len(result["per_fold"]) == 4
     for system, folds in table.groupby("group").groups.items():
         assert len(set(fold[folds])) == 1, f"{system} is in two folds"
     held = result["predictions"]["predicted"].to_numpy()
     assert np.isfinite(held).all() and (result["predictions"]["hi90"] > result["predictions"]["lo90"]).all()
     # held out, not refitted: the final model (which saw every row) predicts its training rows differently
-    assert not np.allclose(held, fits[0].predict(CHLORIDES))
+    assert not np.allclose(held, model.predict(CHLORIDES))
 
 
 def test_cross_conformal_intervals_of_a_fold_never_see_its_residuals():

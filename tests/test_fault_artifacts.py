@@ -22,12 +22,12 @@ import pytest
 from conftest import SMALL_SET
 
 from predictor import ConductivityRegressor
-from predictor.anchoring import ResidualKernel
+from predictor.prediction.anchoring import ResidualKernel
 from predictor.artifacts import finite_array, read_manifest_json, write_folder_manifest, write_manifest
 from predictor.errors import ModelLoadError
 from predictor.estimators import WindowRegressor
-from predictor.estimators.activation_energy import ActivationEnergyRegressor, ArrheniusModel
-from predictor.measured import MeasuredValues
+from predictor.estimators.gbm.activation_energy import ActivationEnergyRegressor, ArrheniusModel
+from predictor.prediction.measured import MeasuredValues
 from predictor.paths import REPO_ROOT
 from predictor.predictor import Predictor
 
@@ -84,7 +84,7 @@ def _swap(a: Path, b: Path) -> None:
 
 def _cli_error(models: Path, capsys) -> str:
     """The standard error of ``predictor predict`` on the folder, which must exit 2 with one line."""
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     assert main(["predict", "Li3YCl6", "--models", str(models), "--format", "csv"]) == 2
     captured = capsys.readouterr()
@@ -211,15 +211,15 @@ def _shipped_copy(tmp_path: Path) -> Path:
 
 
 def test_rewriting_the_model_card_keeps_the_folder_loadable(tmp_path, monkeypatch):
-    """Before: ``python -m predictor.model_card`` rewrote README.md and every prediction refused the folder."""
-    import predictor.model_card
+    """Before: ``python -m predictor.training.model_card`` rewrote README.md and every prediction refused the folder."""
+    import predictor.training.model_card
 
     models = _shipped_copy(tmp_path)
     card = models / "README.md"
     card.write_text(card.read_text() + "\nEdited by hand.\n")
     with pytest.raises(ModelLoadError, match="README.md does not match its hash"):
         Predictor.load(models)
-    done = subprocess.run([sys.executable, "-m", "predictor.model_card"], capture_output=True, text=True, check=False,
+    done = subprocess.run([sys.executable, "-m", "predictor.training.model_card"], capture_output=True, text=True, check=False,
                           env={**os.environ, "PREDICTOR_MODELS_DIR": str(models)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Edited by hand" not in card.read_text() and card.read_text().startswith("# Model card")
@@ -230,7 +230,7 @@ def test_rewriting_the_model_card_keeps_the_folder_loadable(tmp_path, monkeypatc
                                                                                         "graph-network"))
     before = (models / "manifest.json").read_text()
     with pytest.raises(ModelLoadError, match="families.json does not match its hash"):
-        predictor.model_card.main()
+        predictor.training.model_card.main([])
     assert (models / "manifest.json").read_text() == before
 
 
@@ -242,13 +242,17 @@ def test_finite_array_refuses_what_is_not_numbers():
     assert finite_array([1, 2.5], Path("f.json"), "x", (2,)).tolist() == [1.0, 2.5]
 
 
-def test_families_json_of_the_shipped_folder_is_verified_through_the_mlflow_links(tmp_path):
+def test_families_json_of_the_shipped_folder_is_verified_also_in_its_mlflow_model(tmp_path):
+    from predictor.interfaces.serving import save_model
+
     models = _shipped_copy(tmp_path)
     Predictor.load(models)
-    families = json.loads((models / "families.json").read_text())
-    families["default"]["windows"] = "graph-network"
-    (models / "families.json").write_text(json.dumps(families))
-    for folder in (models, models / "mlflow_predictor" / "artifacts" / "models"):
+    data = save_model(models, tmp_path / "mlflow_model") / "data" / "models"
+    for folder in (models, data):
+        families = json.loads((folder / "families.json").read_text())
+        families["default"]["windows"] = "graph-network"
+        (folder / "families.json").write_text(json.dumps(families))
+    for folder in (models, data):
         with pytest.raises(ModelLoadError, match="families.json does not match its hash"):
             Predictor.load(folder)
 
@@ -362,7 +366,7 @@ def test_the_intact_folder_loads_and_predicts(tiny_models):
 def test_graph_network_weights_that_are_not_finite_are_refused(tmp_path):
     import torch
 
-    from predictor.estimators.graph import GraphConductivityRegressor
+    from predictor.estimators.graph.regressor import GraphConductivityRegressor
 
     formulas, targets = map(list, zip(*CARRIER_SET))
     folder = GraphConductivityRegressor(n_members=2, epochs=1, random_state=0, n_jobs=1).fit(formulas, targets).save(

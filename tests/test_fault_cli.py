@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor import cli
+from predictor.interfaces import cli
 from predictor.artifacts import STAGING_OWNER, machine_tag, staged_replacement
-from predictor.cli import EXIT_USAGE, build_parser, main
+from predictor.interfaces.cli import EXIT_USAGE, build_parser, main
 from predictor.composition import parse_formula
 from predictor.errors import CompositionError
-from predictor.formatting import format_columns, format_predictions, to_json
+from predictor.interfaces.formatting import format_columns, format_predictions, to_json
 from predictor.predictor import COLUMN_TYPES, COLUMNS, Predictor, unpredicted_row
 
 HERE = Path(__file__).resolve().parent
@@ -95,7 +95,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {here!r})
 from test_fault_cli import StandIn
-from predictor import cli
+from predictor.interfaces import cli
 cli._load_predictor = lambda args: StandIn(delay={delay}, batch_size=2)
 sys.exit(cli.main(sys.argv[1:]))
 """
@@ -261,7 +261,7 @@ def test_predict_checks_its_arguments_once(monkeypatch):
 # --- no unbounded work: grids above a stated size refused before any work ----------------------
 
 def test_candidate_limit_counts_amounts_times_dopants_before_they_are_made():
-    from predictor.screening import MAX_CANDIDATES, enumerate_candidates, x_grid
+    from predictor.prediction.screening import MAX_CANDIDATES, enumerate_candidates, x_grid
 
     assert len(x_grid(f"1:{MAX_CANDIDATES}:1")) == MAX_CANDIDATES
     with pytest.raises(ValueError, match=f"^{2 * MAX_CANDIDATES:,} candidates \\(x amounts times dopants\\)"):
@@ -275,7 +275,7 @@ def test_candidate_limit_counts_amounts_times_dopants_before_they_are_made():
 def test_screen_grid_above_the_limit_is_refused_before_work(tmp_path, no_work, capsys):
     command = ["screen", "Li2ZrCl6", "--site", "Zr", "--dopant", "Nb", "--no-plot", "-o", str(tmp_path / "s.csv")]
     assert main(command + ["--x", "0:1:1e-7"]) == EXIT_USAGE
-    from predictor.screening import MAX_CANDIDATES
+    from predictor.prediction.screening import MAX_CANDIDATES
 
     assert one_line_error(capsys) == (f"predictor screen: 10,000,001 candidates (x amounts times dopants) is more than "
                                       f"the {MAX_CANDIDATES:,} a screen predicts at a time; use a coarser x step or "
@@ -290,7 +290,7 @@ def test_screen_grid_above_the_limit_is_refused_before_work(tmp_path, no_work, c
 
 def test_arrhenius_points_above_the_limit_are_refused_before_work(tmp_path, no_work, capsys):
     assert main(["arrhenius", "Li3YCl6", "-o", str(tmp_path / "a.png"), "--points", "2000000"]) == EXIT_USAGE
-    from predictor.arrhenius import MAX_POINTS, arrhenius_table, temperature_grid
+    from predictor.prediction.arrhenius import MAX_POINTS, arrhenius_table, temperature_grid
 
     assert one_line_error(capsys) == (f"predictor arrhenius: points=2,000,000 is more than the {MAX_POINTS:,} "
                                       "temperatures a curve may have")

@@ -28,14 +28,15 @@ from conftest import SMALL_SET
 
 from predictor import ConductivityRegressor
 from predictor.artifacts import (STAGING_OWNER, ArtifactVersionWarning, check_pyfunc_folder, machine_tag, read_manifest,
-                                 write_folder_manifest, write_manifest, write_pyfunc_manifest)
+                                 write_folder_manifest, write_manifest)
 from predictor.composition import parse_formula
 from predictor.errors import CompositionError, FewerSourcesError, ModelLoadError
 from predictor.estimators import WindowRegressor
 from predictor.loaders.combined import LabelledData, annotate
-from predictor.measured import MeasuredValues
+from predictor.prediction.measured import MeasuredValues
 from predictor.paths import REPO_ROOT, models_dir
 from predictor.predictor import Predictor
+from predictor.training.report import DataSummary, TrainingReport
 
 TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}
 CARRIER_SET = [(f, y) for f, y in SMALL_SET if "Li" in f or "Na" in f]
@@ -97,8 +98,8 @@ def _snapshot(folder: Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def tiny_training(monkeypatch):
-    """``predictor.training`` on the small fixture set (curated source only), in seconds."""
-    import predictor.training as training
+    """``predictor.training.pipeline`` on the small fixture set (curated source only), in seconds."""
+    import predictor.training.pipeline as training
 
     frame = pd.DataFrame({"formula": [f for f, _ in CARRIER_SET], "log10_sigma": [y for _, y in CARRIER_SET],
                           "source": "curated", "censored": False, "split": "extra"})
@@ -111,7 +112,7 @@ def tiny_training(monkeypatch):
                         lambda sources, extra_labels=None: LabelledData(table=table.reset_index(drop=True),
                                                                         rejected=pd.DataFrame()))
     monkeypatch.setattr(training, "load_window_labels", lambda extra=None: windows.reset_index(drop=True))
-    import predictor.activation_training as activation_training
+    import predictor.training.activation as activation_training
     from predictor.loaders.activation_labels import ActivationData
 
     activation = table[["formula", "reduced_formula", "carrier", "anion_family", "group", "composition_key"]].assign(
@@ -125,7 +126,10 @@ def tiny_training(monkeypatch):
 
 
 def _model_folder_with_sources(models: Path, sources: list[str]) -> Path:
-    (models / "metrics.json").write_text(json.dumps({"data": {"rows_per_source": {s: 10 for s in sources}}}))
+    data = DataSummary(rows=10 * len(sources), rows_per_source={s: 10 for s in sources}, halide_rows=0, na_rows=0,
+                       table_hash="0" * 16)
+    TrainingReport(date="2026-01-01", config={}, data=data, rejected_rows=0, versions={},
+                   evaluation={}).write(models / "metrics.json")
     (models / "pretrained").mkdir()
     (models / "pretrained" / "weights.json").write_text("{}")
     write_folder_manifest(models)  # as training does: the folder's manifest covers metrics.json
@@ -134,16 +138,15 @@ def _model_folder_with_sources(models: Path, sources: list[str]) -> Path:
 
 @pytest.mark.slow
 def test_train_swaps_in_a_complete_folder_and_keeps_pretrained(tiny_training, models):
-    from predictor.training import train
+    from predictor.training.pipeline import train
 
     _model_folder_with_sources(models, ["obelix", "curated", "liiondb"])
     report = train(tiny_training, models, progress=False, allow_fewer_sources=True)
-    assert report["data"]["rows_per_source"] == {"curated": len(CARRIER_SET)}
+    assert report.data.rows_per_source == {"curated": len(CARRIER_SET)}
     assert sorted(p.name for p in models.parent.iterdir()) == ["models"], "staging or old folder left behind"
-    assert {"conductivity", "windows", "metrics.json", "README.md", "mlflow_predictor", "pretrained"} <= {
-        p.name for p in models.iterdir()}
+    assert {"conductivity", "windows", "metrics.json", "README.md", "pretrained"} <= {p.name for p in models.iterdir()}
+    assert not (models / "mlflow_predictor").exists(), "the MLflow model is built when asked, not stored"
     assert (models / "pretrained" / "weights.json").read_text() == "{}"
-    check_pyfunc_folder(models / "mlflow_predictor")
     assert Predictor.load(models).predict(["Li3YCl6"])["error"].tolist() == [""]
 
 
@@ -151,9 +154,9 @@ def test_train_swaps_in_a_complete_folder_and_keeps_pretrained(tiny_training, mo
 @pytest.mark.parametrize("where", ["train_windows", "write_model_card"])
 @pytest.mark.slow
 def test_interrupted_train_leaves_the_previous_models_untouched(tiny_training, models, monkeypatch, fault, where):
-    import predictor.model_card
-    import predictor.training as training
-    from predictor.training import train
+    import predictor.training.model_card
+    import predictor.training.pipeline as training
+    from predictor.training.pipeline import train
 
     _model_folder_with_sources(models, ["curated"])
     before = _snapshot(models)
@@ -161,7 +164,7 @@ def test_interrupted_train_leaves_the_previous_models_untouched(tiny_training, m
     def fail(*args, **kwargs):
         raise fault
 
-    monkeypatch.setattr(training if where == "train_windows" else predictor.model_card, where, fail)
+    monkeypatch.setattr(training if where == "train_windows" else predictor.training.model_card, where, fail)
     with pytest.raises(type(fault)):
         train(tiny_training, models, progress=False)
     assert _snapshot(models) == before
@@ -191,7 +194,7 @@ def test_what_a_killed_run_left_behind_is_tidied_not_refused(models, caplog):
     renames leaves the old folder as <name>.previous-<pid> and no <name>. Neither blocks the
     next run; nothing that is not a marked staging folder of a finished process is deleted."""
     from predictor.artifacts import recover_interrupted, staged_replacement
-    from predictor.training import check_replaceable
+    from predictor.training.pipeline import check_replaceable
 
     _model_folder_with_sources(models, ["curated"])
     dead = _dead_pid()
@@ -230,9 +233,9 @@ def test_what_a_killed_run_left_behind_is_tidied_not_refused(models, caplog):
 
 
 def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, models, monkeypatch, capsys, caplog):
-    import predictor.training as training
-    from predictor.cli import main
-    from predictor.training import train
+    import predictor.training.pipeline as training
+    from predictor.interfaces.cli import main
+    from predictor.training.pipeline import train
 
     caplog.set_level(logging.INFO, logger="predictor")
     _model_folder_with_sources(models, ["obelix", "curated", "liiondb"])
@@ -246,12 +249,12 @@ def test_train_refuses_to_replace_models_trained_on_more_sources(tiny_training, 
     assert len(error.splitlines()) == 1 and "--allow-fewer-sources" in error
     rows = len(CARRIER_SET)
     assert caplog.record_tuples == [
-        ("predictor.training", logging.INFO, f"training data: {rows} conductivity labels (curated {rows})")]
+        ("predictor.training.pipeline", logging.INFO, f"training data: {rows} conductivity labels (curated {rows})")]
     assert _snapshot(models) == before
 
 
 def test_train_refuses_to_replace_a_folder_that_is_not_a_model_folder(tiny_training, tmp_path):
-    from predictor.training import train
+    from predictor.training.pipeline import train
 
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="notes.txt"):
@@ -261,8 +264,8 @@ def test_train_refuses_to_replace_a_folder_that_is_not_a_model_folder(tiny_train
 
 @pytest.mark.slow
 def test_train_command_never_edits_the_readme(tiny_training, models, monkeypatch):
-    import predictor.training as training
-    from predictor.cli import main
+    import predictor.training.pipeline as training
+    from predictor.interfaces.cli import main
 
     monkeypatch.setattr(training.TrainConfig, "quick", classmethod(lambda cls, **settings: tiny_training))
 
@@ -278,8 +281,8 @@ def test_train_command_never_edits_the_readme(tiny_training, models, monkeypatch
 @pytest.mark.slow
 def test_train_without_a_folder_writes_the_user_data_folder_never_the_shipped_models(
         tiny_training, monkeypatch, tmp_path, capsys):
-    import predictor.training as training
-    from predictor.cli import main
+    import predictor.training.pipeline as training
+    from predictor.interfaces.cli import main
 
     monkeypatch.setattr(training.TrainConfig, "quick", classmethod(lambda cls, **settings: tiny_training))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -302,8 +305,8 @@ def test_train_with_a_labs_csv_in_one_command(tiny_training, monkeypatch, tmp_pa
     import dataclasses
 
     import predictor.loaders.combined as combined
-    import predictor.training as training
-    from predictor.cli import main
+    import predictor.training.pipeline as training
+    from predictor.interfaces.cli import main
 
     caplog.set_level(logging.INFO, logger="predictor")
     obelix = pd.DataFrame({"formula": [f for f, _ in CARRIER_SET], "log10_sigma": [y for _, y in CARRIER_SET],
@@ -330,7 +333,7 @@ def test_train_with_a_labs_csv_in_one_command(tiny_training, monkeypatch, tmp_pa
     assert [line.split()[1] for line in table[2:6]] == ["Li3YCl6", "Li2.6Y0.6Zr0.4Cl6", "Li3ScCl6", "Li3ErCl6"]
     held_out = [float(line.split()[-1]) for line in table[2:6]]
     assert all(np.isfinite(held_out))
-    report = json.loads((written / "metrics.json").read_text())["evaluation"]["your_labels_held_out"]
+    report = TrainingReport.read(written / "metrics.json").evaluation["your_labels_held_out"]
     assert report["n"] == 4 and report["mae"] == pytest.approx(np.mean(np.abs(
         np.array(held_out) - np.log10([8e-4, 1.2e-3, 5e-4, 2e-4]))), abs=0.01)
     assert f"held-out error on your 4 compositions (leave-the-lab-out): MAE {report['mae']:.2f}" in out
@@ -344,8 +347,8 @@ def test_train_one_property_keeps_the_others_from_the_folder_it_starts_from(tiny
     import dataclasses
 
     import predictor.loaders.combined as combined
-    import predictor.training as training
-    from predictor.cli import main
+    import predictor.training.pipeline as training
+    from predictor.interfaces.cli import main
 
     curated = pd.DataFrame({"formula": [f for f, _ in CARRIER_SET], "log10_sigma": [y for _, y in CARRIER_SET],
                             "censored": False, "T_C": 25.0, "doi": ""})
@@ -361,9 +364,12 @@ def test_train_one_property_keeps_the_others_from_the_folder_it_starts_from(tiny
     for part in ("windows/reduction_limit_V", "activation", "families/graph-network/windows"):
         assert filecmp.dircmp(out / part, models_dir() / part).diff_files == [], part
     assert filecmp.dircmp(out / "conductivity", models_dir() / "conductivity").diff_files  # retrained
-    report = json.loads((out / "metrics.json").read_text())
-    assert report["properties"] == ["conductivity"] and report["reused"]["properties"] == ["windows", "activation"]
-    assert "window_grouped_cv" in report["evaluation"] and "grouped_cv" in report["evaluation"]
+    report = TrainingReport.read(out / "metrics.json")
+    assert report.properties == ["conductivity"] and report.reused.properties == ["windows", "activation"]
+    assert "window_grouped_cv" in report.evaluation and "grouped_cv" in report.evaluation
+    # the sections copied whole come after "reused", as they were written before the report was typed
+    assert list(json.loads((out / "metrics.json").read_text()))[-4:] == [
+        "reused", "window_data", "activation_data", "activation_model"]
     capsys.readouterr()
     assert main(["predict", "--models", str(out), "--format", "csv", "Li3YCl6"]) == 0
     row = pd.read_csv(io.StringIO(capsys.readouterr().out)).iloc[0]
@@ -437,20 +443,17 @@ def test_save_into_a_folder_with_stale_members_is_refused(tiny_models, tmp_path)
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_pyfunc(tiny_models) -> Path:
-    from predictor.tracking import save_pyfunc_model
+    from predictor.interfaces.serving import save_model
 
-    folder = save_pyfunc_model(tiny_models)
-    write_pyfunc_manifest(folder)
-    return folder
+    return save_model(tiny_models, tiny_models.parent / "mlflow_model")
 
 
 def test_pyfunc_folder_with_changed_or_added_files_is_refused(tiny_pyfunc, tmp_path):
     import mlflow
 
-    models = Path(shutil.copytree(tiny_pyfunc.parent, tmp_path / "models", symlinks=True))
-    folder = models / "mlflow_predictor"
+    folder = Path(shutil.copytree(tiny_pyfunc, tmp_path / "mlflow_model"))
     check_pyfunc_folder(folder)
-    assert not list(folder.rglob("*.py"))  # data only: MLflow imports predictor.serving of the installed package
+    assert not list(folder.rglob("*.py"))  # data only: MLflow imports predictor.interfaces.serving of the installed package
     with open(folder / "conda.yaml", "a") as handle:
         handle.write("\n# TAMPERED\n")
     with pytest.raises(ModelLoadError, match="conda.yaml does not match its hash"):
@@ -464,15 +467,15 @@ def test_pyfunc_folder_with_changed_or_added_files_is_refused(tiny_pyfunc, tmp_p
         check_pyfunc_folder(folder)
 
 
-def test_shipped_pyfunc_folder_and_pretrained_weights_have_verified_manifests():
-    check_pyfunc_folder(REPO_ROOT / "models" / "mlflow_predictor")
-    assert not list((REPO_ROOT / "models" / "mlflow_predictor").rglob("*.py"))
+def test_built_pyfunc_folder_and_shipped_pretrained_weights_have_verified_manifests(shipped_mlflow_model):
+    check_pyfunc_folder(shipped_mlflow_model)
+    assert not list(shipped_mlflow_model.rglob("*.py"))
     manifest = read_manifest(REPO_ROOT / "models" / "pretrained", "pretrained-weights")
     assert "roost_mp_formation.pt" in manifest["files"]
 
 
 def test_tampered_pretrained_weights_are_refused(tmp_path):
-    from predictor.nn.pretrain import WEIGHTS, load_pretrained
+    from predictor.estimators.graph.pretrain import WEIGHTS, load_pretrained
 
     folder = Path(shutil.copytree(REPO_ROOT / "models" / "pretrained", tmp_path / "pretrained"))
     state, _ = load_pretrained(folder / WEIGHTS)
@@ -506,7 +509,7 @@ def test_every_load_failure_is_a_model_load_error(models, damage, message):
 
 
 def test_cli_reports_a_broken_model_folder_in_one_line(models, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     (models / "conductivity" / "manifest.json").write_text("[]")
     assert main(["predict", "Li3YCl6", "--models", str(models)]) == 2
@@ -618,7 +621,7 @@ def _strict_json(text: str):
 
 @pytest.fixture(scope="module")
 def pyfunc_model(tiny_predictor):
-    from predictor.serving import PredictorModel
+    from predictor.interfaces.serving import PredictorModel
 
     model = PredictorModel()
     model.folder, model.predictors = None, {"default": tiny_predictor}
@@ -644,7 +647,7 @@ def test_served_predictions_are_valid_json_with_null_for_missing_numbers(pyfunc_
 def test_request_larger_than_the_limit_is_refused_before_predicting(pyfunc_model, monkeypatch):
     from mlflow.exceptions import MlflowException
 
-    from predictor.serving import MAX_RECORDS
+    from predictor.interfaces.serving import MAX_RECORDS
 
     monkeypatch.setattr(pyfunc_model.predictors["default"], "predict", lambda *a, **k: pytest.fail("predicted anyway"))
     with pytest.raises(MlflowException, match=f"{MAX_RECORDS + 1} records in one request, at most {MAX_RECORDS}"):
@@ -735,7 +738,7 @@ def test_a_window_model_whose_inputs_did_not_change_is_copied_not_refitted(tiny_
     """Retraining with new conductivity labels must not spend minutes refitting identical window models."""
     import dataclasses
 
-    from predictor.training import train
+    from predictor.training.pipeline import train
 
     folder = tmp_path / "models"
     train(tiny_training, folder, progress=False)
@@ -744,7 +747,7 @@ def test_a_window_model_whose_inputs_did_not_change_is_copied_not_refitted(tiny_
     report = train(tiny_training, folder, progress=True)
     assert any(m.startswith("window model: labels, settings and libraries unchanged since") for m in caplog.messages)
     assert (folder / "windows" / "reduction_limit_V" / "member_00.txt").read_text() == first
-    assert "window_grouped_cv" in report["evaluation"]
+    assert "window_grouped_cv" in report.evaluation
     caplog.clear()
     changed = dataclasses.replace(tiny_training, window_params={**tiny_training.window_params, "learning_rate": 0.2})
     train(changed, folder, progress=True)

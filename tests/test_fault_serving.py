@@ -18,35 +18,23 @@ import yaml
 
 from predictor.artifacts import check_pyfunc_folder, write_pyfunc_manifest
 from predictor.errors import ModelLoadError
-from predictor.model_layout import PYFUNC_DIR
-from predictor.paths import REPO_ROOT, models_dir
+from predictor.paths import REPO_ROOT
 
 
 # -- the MLflow model folder: data, never code ---------------------------------------------------
 
 @pytest.fixture(scope="module")
-def pyfunc_folder(tmp_path_factory) -> Path:
-    """An MLflow model folder written by ``save_pyfunc_model`` beside links to the shipped model parts."""
-    from predictor.tracking import save_pyfunc_model
-
-    models = tmp_path_factory.mktemp("serving") / "models"
-    models.mkdir()
-    for entry in models_dir().iterdir():
-        if entry.name != PYFUNC_DIR:
-            (models / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
-    folder = save_pyfunc_model(models)
-    write_pyfunc_manifest(folder)
-    return folder
+def pyfunc_folder(shipped_mlflow_model) -> Path:
+    """The MLflow model of the shipped models (:func:`predictor.interfaces.serving.save_model`)."""
+    return shipped_mlflow_model
 
 
 @pytest.fixture
 def tampered(pyfunc_folder, tmp_path) -> Path:
-    """A private copy of the MLflow model folder (its model parts still links), to tamper with."""
+    """A private copy of the MLflow model folder, to tamper with."""
     import shutil
 
-    models = tmp_path / "models"
-    shutil.copytree(pyfunc_folder.parent, models, symlinks=True)
-    return models / PYFUNC_DIR
+    return Path(shutil.copytree(pyfunc_folder, tmp_path / "mlflow_model"))
 
 
 def _marker_code(marker: Path) -> str:
@@ -59,12 +47,12 @@ def _edit_mlmodel(folder: Path, **settings) -> None:
     (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
 
 
-def test_shipped_mlflow_model_carries_no_code():
-    folder = models_dir() / PYFUNC_DIR
+def test_built_mlflow_model_carries_no_code(pyfunc_folder):
+    folder = pyfunc_folder
     check_pyfunc_folder(folder)
     assert not [p for p in folder.rglob("*") if p.suffix in (".py", ".pyc", ".pkl")]
     settings = yaml.safe_load((folder / "MLmodel").read_text())["flavors"]["python_function"]
-    assert settings["loader_module"] == "predictor.serving" and settings["data"] == "artifacts/models"
+    assert settings["loader_module"] == "predictor.interfaces.serving" and settings["data"] == "data/models"
     assert not settings.get("code") and "model_code_path" not in settings and "python_model" not in settings
     assert "serving.py" not in json.loads((folder / "manifest.json").read_text())["files"]
 
@@ -88,7 +76,7 @@ def test_code_added_to_a_rehashed_folder_never_runs(tampered, tmp_path):
 @pytest.mark.parametrize("how", ["code folder and loader module", "models from code"])
 @pytest.mark.parametrize("rehash", [True, False], ids=["manifest re-hashed", "manifest removed"])
 def test_mlmodel_naming_other_code_is_refused_before_mlflow_reads_it(tampered, tmp_path, how, rehash):
-    from predictor.serving import load_model
+    from predictor.interfaces.serving import load_model
 
     marker = tmp_path / "code-ran"
     module = f"evil_{tmp_path.name.replace('-', '_')}"
@@ -108,7 +96,7 @@ def test_mlmodel_naming_other_code_is_refused_before_mlflow_reads_it(tampered, t
     for check in (check_pyfunc_folder, load_model):
         with pytest.raises(ModelLoadError, match=reason):
             check(tampered)
-    _edit_mlmodel(tampered, loader_module="predictor.serving")  # the right loader, still code beside it
+    _edit_mlmodel(tampered, loader_module="predictor.interfaces.serving")  # the right loader, still code beside it
     if rehash:
         write_pyfunc_manifest(tampered)
     with pytest.raises(ModelLoadError, match="code"):
@@ -118,7 +106,7 @@ def test_mlmodel_naming_other_code_is_refused_before_mlflow_reads_it(tampered, t
 
 def test_load_model_verifies_the_folder_once(tampered, monkeypatch):
     """load_model checks MLmodel before MLflow reads it; the full check (hashes) runs once, in _load_pyfunc."""
-    from predictor import serving
+    from predictor.interfaces import serving
 
     calls = []
     check = serving.check_pyfunc_folder
@@ -132,7 +120,7 @@ def test_load_model_verifies_the_folder_once(tampered, monkeypatch):
 
 
 def test_pyfunc_model_from_the_loader_module_predicts_with_parameters(pyfunc_folder):
-    from predictor.serving import load_model
+    from predictor.interfaces.serving import load_model
 
     model = load_model(pyfunc_folder)
     request = pd.DataFrame({"formula": ["Li3YCl6", "garbage"]})
@@ -144,7 +132,7 @@ def test_pyfunc_model_from_the_loader_module_predicts_with_parameters(pyfunc_fol
 
 
 def test_error_answer_drops_the_stack_trace_and_server_paths():
-    from predictor.serving import json_error
+    from predictor.interfaces.serving import json_error
 
     body = json.dumps({"error_code": "BAD_REQUEST", "stack_trace": "Traceback ...",
                        "message": f"cannot read {REPO_ROOT}/models/x.csv\nTraceback (most recent call last):\n"
@@ -167,13 +155,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``predictor serve`` of the shipped MLflow model on a free port; yields its address."""
+    """``predictor serve`` on a free port (the MLflow model built from the shipped models); yields its address."""
     log = tmp_path_factory.mktemp("serve") / "server.log"
+    temporary = tmp_path_factory.mktemp("serve-tmp")  # where the server builds its MLflow model
     port = _free_port()
     with open(log, "wb") as output:  # a file, not a pipe: a full pipe would block the server
-        process = subprocess.Popen([sys.executable, "-m", "predictor", "serve", "-m", str(models_dir() / PYFUNC_DIR),
+        process = subprocess.Popen([sys.executable, "-m", "predictor", "serve",
                                     "--port", str(port)], stdout=output, stderr=subprocess.STDOUT,
-                                   cwd=tmp_path_factory.getbasetemp())
+                                   cwd=tmp_path_factory.getbasetemp(), env={**os.environ, "TMPDIR": str(temporary)})
     address = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -193,6 +182,7 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    assert not list(temporary.glob("predictor-serve-*")), "the built MLflow model is removed when the server stops"
 
 
 def _request(url: str, body: bytes | None, content_type: str | None, method: str = "POST"):
@@ -275,7 +265,7 @@ def test_wrong_method_or_address_gets_a_json_error(server, method, path):
 
 
 def test_serve_refuses_a_model_folder_naming_other_code(tampered, tmp_path, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     marker = tmp_path / "code-ran"
     (tampered / "evil_serve.py").write_text(_marker_code(marker))
@@ -290,7 +280,7 @@ def test_serve_refuses_a_model_folder_naming_other_code(tampered, tmp_path, caps
 
 @pytest.mark.parametrize("port", ["70000", "-1", "http"])
 def test_serve_port_out_of_range_is_refused_by_the_parser(port, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["serve", f"--port={port}"])
@@ -299,13 +289,13 @@ def test_serve_port_out_of_range_is_refused_by_the_parser(port, capsys):
 
 
 def test_serve_on_a_port_in_use_is_one_line_before_the_models_load(monkeypatch, capsys):
-    import predictor.serving
-    from predictor.cli import main
+    import predictor.interfaces.serving
+    from predictor.interfaces.cli import main
 
     def refuse(*args, **kwargs):
         raise AssertionError("the models were loaded before the port was checked")
 
-    monkeypatch.setattr(predictor.serving, "serve", refuse)
+    monkeypatch.setattr(predictor.interfaces.serving, "serve", refuse)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -317,10 +307,10 @@ def test_serve_on_a_port_in_use_is_one_line_before_the_models_load(monkeypatch, 
 
 def test_serve_that_uvicorn_cannot_start_is_one_line_not_its_exit_status(monkeypatch, capsys):
     """uvicorn ends the process with sys.exit(3) when it cannot bind (the port taken after the check)."""
-    import predictor.serving
-    from predictor.cli import main
+    import predictor.interfaces.serving
+    from predictor.interfaces.cli import main
 
-    monkeypatch.setattr(predictor.serving, "serve", lambda *args, **kwargs: sys.exit(3))
+    monkeypatch.setattr(predictor.interfaces.serving, "serve", lambda *args, **kwargs: sys.exit(3))
     port = _free_port()
     assert main(["serve", "--port", str(port)]) == 2
     assert capsys.readouterr().err == (f"predictor serve: the server did not start on 127.0.0.1:{port} "

@@ -38,7 +38,7 @@ def tables(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def no_fitting(monkeypatch):
     """Training that fails the test as soon as it would fit a model on the tables."""
-    import predictor.training as training
+    import predictor.training.pipeline as training
 
     def fitted(*args, **kwargs):
         raise AssertionError("training went on to fit models on a corrupted table")
@@ -78,7 +78,7 @@ def duplicate_id_with_new_conductivity(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_on_the_tables(properties=("conductivity", "windows", "activation"), tmp_path=None):
-    from predictor.training import TrainConfig, train
+    from predictor.training.pipeline import TrainConfig, train
 
     config = TrainConfig.quick(sources=("curated",), activation_sources=("curated",), graph_family=False)
     return train(config, tmp_path / "models", progress=False, properties=properties)
@@ -166,7 +166,7 @@ def test_every_unreadable_cell_is_named(tables, no_fitting, tmp_path):
 
 
 def test_the_command_refuses_with_one_message_exit_2_and_writes_nothing(tables, no_fitting, tmp_path, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     edit(tables, CONDUCTIVITY, set_cell("Li3InCl6", "sigma_S_cm", "0"))
     edit(tables, WINDOWS, set_cell("Li3YCl6", "oxidation_limit_V", "70", method="DFT grand potential"))
@@ -198,7 +198,7 @@ def test_the_label_loaders_refuse_the_same_rows(tables):
 
 
 def test_the_shipped_tables_pass():
-    from predictor.training import check_training_tables
+    from predictor.training.pipeline import check_training_tables
 
     check_training_tables()  # raises when a shipped row breaks a rule
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from predictor.estimators.graph import GraphConductivityRegressor
-from predictor.nn import CompositionGraphs, RoostConfig, collate
-from predictor.nn.data import composition_arrays
-from predictor.nn.pretrain import load_pretrained, pretrained_path
+from predictor.estimators.graph.regressor import GraphConductivityRegressor
+from predictor.estimators.graph import CompositionGraphs, RoostConfig, collate
+from predictor.estimators.graph.data import composition_arrays
+from predictor.estimators.graph.pretrain import load_pretrained, pretrained_path
 from predictor.composition import parse_formula
 from conftest import needs_shared_data
 
@@ -105,7 +105,7 @@ def test_invalid_parameters(small_set):
 
 
 @pytest.mark.skipif(not pretrained_path().is_file(),
-                    reason=f"no pretrained weights at {pretrained_path()}; run `python -m predictor.nn.pretrain`")
+                    reason=f"no pretrained weights at {pretrained_path()}; run `python -m predictor.estimators.graph.pretrain`")
 def test_pretrained_weights_load(small_set):
     state, settings = load_pretrained(pretrained_path())
     assert settings["target_unit"] == "eV/atom" and settings["architecture"] == RoostConfig().architecture()
@@ -132,7 +132,7 @@ def test_a_trace_element_cannot_outweigh_the_host_whatever_its_gate():
     network scores it 1000 above the host elements: unbounded gates (exp(1000) times its
     fraction) let it take over the pooling, and a 0.001 formula-unit dopant moved log10 sigma
     by up to 2.0."""
-    from predictor.nn.segments import WeightedAttentionPooling
+    from predictor.estimators.graph.segments import WeightedAttentionPooling
 
     pool = WeightedAttentionPooling(4, 1, gate_hidden=[8], message_hidden=[8])
     pool.gate_nn, pool.message_nn = _MarkedRow(1000.0), _MarkedRow(100.0)  # the trace element's message: 100
@@ -148,7 +148,7 @@ def test_a_trace_element_cannot_outweigh_the_host_whatever_its_gate():
 
 @needs_shared_data
 def test_pretraining_swaps_in_complete_weights_and_records_no_machine_paths(tmp_path):
-    from predictor.nn import pretrain
+    from predictor.estimators.graph import pretrain
 
     output = tmp_path / "pretrained"
     output.mkdir()
@@ -162,7 +162,7 @@ def test_pretraining_swaps_in_complete_weights_and_records_no_machine_paths(tmp_
 
 
 def test_pretraining_refuses_an_output_folder_that_holds_other_files(tmp_path, capsys):
-    from predictor.nn import pretrain
+    from predictor.estimators.graph import pretrain
 
     (tmp_path / "notes.txt").write_text("a user's file")
     with pytest.raises(SystemExit) as exit_info:
@@ -173,7 +173,7 @@ def test_pretraining_refuses_an_output_folder_that_holds_other_files(tmp_path, c
 
 @needs_shared_data
 def test_interrupted_pretraining_leaves_the_previous_weights(tmp_path, monkeypatch):
-    from predictor.nn import pretrain
+    from predictor.estimators.graph import pretrain
 
     output = tmp_path / "pretrained"
     output.mkdir()

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 #: Folders of the working tree a wheel is built from (plus its top-level files: pyproject.toml, README.md, ...).
 SOURCE_FOLDERS = ("predictor", "models", "datasets")
 #: Files of models/ that must never be in a wheel: out-of-fold predictions hold third-party labels.
-NEVER_SHIPPED = re.compile(r"_cv_predictions\.csv$|/mlflow_predictor/")
+NEVER_SHIPPED = re.compile(r"_cv_predictions\.csv$")
 
 
 def _run(command: list[str], **options) -> subprocess.CompletedProcess:
@@ -129,3 +129,11 @@ def test_wheel_predicts_outside_the_checkout(tmp_path):
     result = _run([str(script), "predict", "Li3YCl6"], cwd=work, env=env)
     row = next((line for line in result.stdout.splitlines() if line.startswith("Li3YCl6")), None)
     assert row is not None and re.search(r"\d\.\de-0\d", row), result.stdout + result.stderr
+
+    # the MLflow model that `predictor serve` serves by default is built from the installed models
+    _run([str(python), "-c", "from predictor.interfaces.serving import save_model; "
+          "from predictor.paths import models_dir; import mlflow.pyfunc as p; "
+          "m = p.load_model(str(save_model(models_dir(), 'mlflow_model'))); "
+          "import pandas as pd; t = m.predict(pd.DataFrame({'formula': ['Li3YCl6']})); "
+          "assert t.loc[0, 'error'] == '' and t.loc[0, 'log10_sigma'] < 0, t"], cwd=work, env=env)
+    assert (work / "mlflow_model" / "MLmodel").is_file()

@@ -85,7 +85,7 @@ def test_a_missing_folder_says_where_it_looked(tmp_path):
 
 @needs_shared_data
 def test_no_obelix_test_composition_or_doi_reaches_the_obelix_split_training():
-    from predictor.evaluation import _normalised_dois, obelix_split
+    from predictor.training.evaluation import _normalised_dois, obelix_split
     from predictor.loaders.combined import load_conductivity_data
 
     table = load_conductivity_data(("obelix", "curated", "liiondb", "laskowski")).table

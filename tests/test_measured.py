@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from predictor import parse_formula
-from predictor.measured import MeasuredValues
+from predictor.prediction.measured import MeasuredValues
 
 
 def _table():

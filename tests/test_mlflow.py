@@ -15,7 +15,9 @@ import pytest
 
 from predictor.estimators import ConductivityRegressor
 from predictor.paths import models_dir
-from predictor.tracking import EXPERIMENT, PYFUNC_DIR, REGISTERED_MODEL, log_training_run
+from predictor.errors import ModelLoadError
+from predictor.training.report import TrainingReport
+from predictor.training.tracking import EXPERIMENT, REGISTERED_MODEL, log_training_run
 
 EXPECTED = {"formula", "log10_sigma", "log10_sigma_std", "log10_sigma_lo90", "log10_sigma_hi90", "reduction_limit_V",
             "reduction_limit_V_std", "oxidation_limit_V", "oxidation_limit_V_std", "window_reference", "in_domain", "error",
@@ -60,10 +62,10 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def test_shipped_pyfunc_model_loads_and_predicts():
+def test_shipped_pyfunc_model_loads_and_predicts(shipped_mlflow_model):
     import mlflow
 
-    model = mlflow.pyfunc.load_model(str(models_dir() / PYFUNC_DIR))
+    model = mlflow.pyfunc.load_model(str(shipped_mlflow_model))
     table = model.predict(pd.DataFrame({"formula": ["Li3YCl6", "Na3YCl6", "garbage"]}))
     assert EXPECTED <= set(table.columns)
     assert table["window_reference"].tolist() == ["Li+/Li", "Na+/Na", ""]
@@ -79,15 +81,34 @@ def test_shipped_pyfunc_model_loads_and_predicts():
         assert np.isfinite(chosen.loc[0, ["log10_sigma_std", "oxidation_limit_V_std"]].to_numpy(dtype=float)).all()
 
 
-def test_shipped_pyfunc_model_holds_no_machine_paths_and_links_the_shipped_parts():
-    folder = models_dir() / PYFUNC_DIR
+def test_mlflow_model_is_built_from_the_model_folder_with_copies_and_no_machine_paths(shipped_mlflow_model):
+    folder = shipped_mlflow_model
     mlmodel = (folder / "MLmodel").read_text()
-    assert "loader_module: predictor.serving" in mlmodel and "data: artifacts/models" in mlmodel
+    assert "loader_module: predictor.interfaces.serving" in mlmodel and "data: data/models" in mlmodel
     assert not any(line.split(":", 1)[-1].strip().startswith("/") for line in mlmodel.splitlines())
-    for part in ("conductivity", "windows", "measured"):
-        link = folder / "artifacts" / "models" / part
-        assert link.is_symlink() and not Path(link.readlink()).is_absolute()
-        assert link.resolve() == (models_dir() / part).resolve()
+    assert not [p for p in folder.rglob("*") if p.is_symlink()], "a copy: it can be moved or shipped alone"
+    for part in ("conductivity", "windows", "measured", "families.json"):
+        copied, shipped = folder / "data" / "models" / part, models_dir() / part
+        files = [p.relative_to(shipped) for p in ([shipped] if shipped.is_file() else sorted(shipped.rglob("*")))]
+        for name in files:
+            a, b = (copied, shipped) if shipped.is_file() else (copied / name, shipped / name)
+            assert a.is_dir() == b.is_dir() and (a.is_dir() or a.read_bytes() == b.read_bytes()), a
+    assert not (models_dir() / "mlflow_predictor").exists(), "nothing of it is stored beside the models"
+
+
+def test_save_model_never_overwrites_and_refuses_a_broken_model_folder(shipped_mlflow_model, tmp_path):
+    from predictor.interfaces.serving import save_model
+
+    before = sorted(p.name for p in shipped_mlflow_model.iterdir())
+    with pytest.raises(FileExistsError, match="exists"):
+        save_model(models_dir(), shipped_mlflow_model)
+    assert sorted(p.name for p in shipped_mlflow_model.iterdir()) == before
+    broken = tmp_path / "models"
+    shutil.copytree(models_dir() / "conductivity", broken / "conductivity")
+    (broken / "conductivity" / "estimator.json").write_text("{")
+    with pytest.raises(ModelLoadError):
+        save_model(broken, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"], "nothing written, no partial folder left"
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +119,8 @@ def logged_run(tmp_path_factory):
     shutil.copytree(models_dir() / "conductivity", models / "conductivity")
     shutil.copytree(models_dir() / "windows", models / "windows")
     shutil.copytree(models_dir() / "measured", models / "measured")
-    report = json.loads((models_dir() / "metrics.json").read_text())
-    (models / "metrics.json").write_text(json.dumps(report))
+    report = TrainingReport.read(models_dir() / "metrics.json")
+    report.write(models / "metrics.json")
     rng = np.random.default_rng(0)
     observed = rng.uniform(-8, -2, 60)
     predicted = observed + rng.normal(0, 0.5, 60)
@@ -134,6 +155,9 @@ def test_tracking_server_lists_run_metrics_plots_and_registered_model(logged_run
         assert "window_grouped_cv.oxidation_limit_V.published_halides.mae" in metrics
         tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
         assert "data.table_hash" in tags and "version.lightgbm" in tags
+        # what each property is predicted with by default (families.json), not one label for every family
+        assert {k: v for k, v in tags.items() if k.startswith("model_family")} == {
+            "model_family.conductivity": "gradient-boosted", "model_family.windows": "gradient-boosted"}
         registered = get_json(f"{base}/api/2.0/mlflow/registered-models/get?name={REGISTERED_MODEL}")
         assert registered["registered_model"]["latest_versions"][0]["version"] == "1"
     finally:

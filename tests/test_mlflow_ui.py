@@ -59,9 +59,9 @@ def browser_page(width: int = 1600, height: int = 800):
 
 
 def open_runs_table(page, base: str, experiment_id: str, run_name: str) -> None:
-    """Open the address of :func:`predictor.tracking.runs_url`, wait for the run's row and close
+    """Open the address of :func:`predictor.training.tracking.runs_url`, wait for the run's row and close
     MLflow's assistant panel (it opens beside the table on a first visit)."""
-    from predictor.tracking import runs_url
+    from predictor.training.tracking import runs_url
 
     page.goto(runs_url(base, experiment_id))
     page.get_by_role("grid").first.get_by_text(run_name, exact=True).first.wait_for()
@@ -71,13 +71,13 @@ def open_runs_table(page, base: str, experiment_id: str, run_name: str) -> None:
 
 @pytest.fixture()
 def logged_run(tmp_path, monkeypatch):
-    """One run logged through predictor.tracking into a fresh SQLite store."""
+    """One run logged through predictor.training.tracking into a fresh SQLite store."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from predictor.tracking import log_notebook_run
+    from predictor.training.tracking import log_notebook_run
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -93,7 +93,7 @@ def test_experiment_opens_on_runs_table_with_run_name_and_metric(logged_run):
     pytest.importorskip("playwright", reason="needs playwright: pip install -e '.[dev]'")
     from mlflow import MlflowClient
 
-    from predictor.tracking import (COMPARED_METRICS, EXPERIMENT, EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,
+    from predictor.training.tracking import (COMPARED_METRICS, EXPERIMENT, EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,
                                     RUNS_VIEW_TAG)
 
     experiment = MlflowClient(logged_run["uri"]).get_experiment_by_name(EXPERIMENT)
@@ -125,7 +125,7 @@ def save_screenshots(uri: str, folder: Path) -> None:
     the compared metrics, and the newest training run's page with its plots."""
     from mlflow import MlflowClient
 
-    from predictor.tracking import COMPARED_METRICS, EXPERIMENT
+    from predictor.training.tracking import COMPARED_METRICS, EXPERIMENT
 
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)

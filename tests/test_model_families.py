@@ -17,8 +17,8 @@ from predictor.artifacts import write_folder_manifest
 from predictor.errors import ModelLoadError
 from predictor.estimators import WindowRegressor
 from predictor.estimators.base import PropertyRegressor
-from predictor.estimators.graph import GraphConductivityRegressor, GraphWindowLimitRegressor
-from predictor.measured import MeasuredValues
+from predictor.estimators.graph.regressor import GraphConductivityRegressor, GraphWindowLimitRegressor
+from predictor.prediction.measured import MeasuredValues
 from predictor.model_layout import FAMILIES_FILE, GRAPH_NETWORK, family_part
 from predictor.paths import models_dir
 from predictor.predictor import Predictor, available_families, default_families
@@ -116,7 +116,7 @@ def test_graph_window_model_clones_and_round_trips(two_families):
 
 
 def test_cli_chooses_the_model_family(two_families, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     assert main(["predict", "Li3YCl6", "--models", str(two_families), "--model-family", "graph-network",
                  "--format", "csv", "--columns", "formula,conductivity_model,window_model"]) == 0
@@ -124,7 +124,7 @@ def test_cli_chooses_the_model_family(two_families, capsys):
 
 
 def test_pyfunc_serves_the_model_family_parameter(two_families):
-    from predictor.serving import PredictorModel
+    from predictor.interfaces.serving import PredictorModel
 
     model = PredictorModel()  # as load_context would set it up on the two-family folder
     model.folder, model.predictors = str(two_families), {"default": Predictor.load(two_families)}

@@ -6,8 +6,8 @@ import pytest
 from pymatgen.core import Composition
 
 from predictor import Predictor
-from predictor.cli import main
-from predictor.screening import Dopant, acquisition, enumerate_candidates, screen, x_grid
+from predictor.interfaces.cli import main
+from predictor.prediction.screening import Dopant, acquisition, enumerate_candidates, screen, x_grid
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_cli_screen_reports_bad_input(capsys):
 
 
 def test_screening_plot_draws_the_measured_values_beside_the_curve(predictor):
-    from predictor.plots import plot_screening
+    from predictor.interfaces.plots import plot_screening
 
     table = screen(predictor, "Li3YCl6", "Y", ["Zr"], x_grid("0:0.5:0.5"))
     measured = table[table["measured_log10_sigma"].notna()]

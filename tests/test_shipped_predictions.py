@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 EXPECTED = Path(__file__).parent / "data" / "shipped_predictions.csv"
 

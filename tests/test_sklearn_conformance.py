@@ -24,7 +24,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import check_estimator
 
 from predictor.estimators import ConductivityRegressor, WindowRegressor
-from predictor.estimators.graph import GraphConductivityRegressor, GraphRegressor, GraphWindowLimitRegressor
+from predictor.estimators.graph.regressor import GraphConductivityRegressor, GraphRegressor, GraphWindowLimitRegressor
 
 #: Small settings: one bag member, a few trees, no calibration folds.
 SMALL = {"n_members": 1, "n_estimators": 5, "calibration_folds": 0, "n_jobs": 1}

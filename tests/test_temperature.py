@@ -16,12 +16,11 @@ import pytest
 from conftest import needs_shared_data
 
 from predictor import ModelLoadError, Predictor
-from predictor.estimators.activation_energy import ActivationEnergyRegressor, ArrheniusModel, residual_correlation
+from predictor.estimators.gbm.activation_energy import ActivationEnergyRegressor, ArrheniusModel, residual_correlation
 from predictor.loaders.activation_labels import (EA_RANGE_EV, METHOD_FIT, arrhenius_reports, consistency_checks,
                                           load_activation_labels, merge_reports)
-from predictor.loaders.curated import arrhenius_log10_sigma
 from predictor.paths import models_dir
-from predictor.temperature import (BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K, arrhenius_coefficient, check_temperature_C,
+from predictor.prediction.temperature import (BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K, arrhenius_coefficient, check_temperature_C,
                                    convert_log10_sigma, fit_arrhenius, propagate)
 from predictor.model_layout import ACTIVATION_DIR
 
@@ -64,10 +63,10 @@ def test_fit_refuses_a_single_temperature_and_non_finite_values():
         fit_arrhenius([25, 60], [-3.0, float("nan")])
 
 
-def test_conversion_is_the_curated_label_rule_and_inverts_the_fit():
+def test_conversion_inverts_the_fit_and_round_trips():
     for log10_sigma, t, ea, target in [(-3.0, 80.0, 0.4, 25.0), (-5.0, -20.0, 0.6, 60.0)]:
-        assert convert_log10_sigma(log10_sigma, ea, target, reference_C=t) == pytest.approx(
-            arrhenius_log10_sigma(log10_sigma, t, ea, target))
+        there = convert_log10_sigma(log10_sigma, ea, target, reference_C=t)
+        assert convert_log10_sigma(there, ea, t, reference_C=target) == pytest.approx(log10_sigma)
     temperatures = np.array([-30.0, 25.0, 100.0])
     assert convert_log10_sigma(-3.3, 0.42, temperatures) == pytest.approx(synthetic_series(0.42, -3.3, temperatures))
     assert arrhenius_coefficient(25.0) == 0.0 and arrhenius_coefficient(-20.0) < 0 < arrhenius_coefficient(60.0)
@@ -284,7 +283,7 @@ def test_model_folder_without_activation_loads(tmp_path):
 
 
 def test_screen_ranks_at_a_chosen_temperature(with_tiny):
-    from predictor.screening import screen, x_grid
+    from predictor.prediction.screening import screen, x_grid
 
     warm = screen(with_tiny, "Li2ZrCl6", "Zr", ["Nb"], x_grid("0:0.2:0.1"), temperature_C=60.0)
     room = screen(with_tiny, "Li2ZrCl6", "Zr", ["Nb"], x_grid("0:0.2:0.1"))
@@ -293,7 +292,7 @@ def test_screen_ranks_at_a_chosen_temperature(with_tiny):
 
 
 def test_arrhenius_plot_from_python(with_tiny, tmp_path):
-    from predictor.arrhenius import arrhenius_table, plot_arrhenius, temperature_grid
+    from predictor.prediction.arrhenius import arrhenius_table, plot_arrhenius, temperature_grid
 
     grid = temperature_grid(-30, 100, 6)
     assert 25.0 in grid and grid[0] == -30 and grid[-1] == 100
@@ -320,14 +319,14 @@ def test_pyfunc_takes_the_temperature_as_a_parameter(tiny_arrhenius, tmp_path):
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from predictor.tracking import PYFUNC_DIR, save_pyfunc_model
+    from predictor.interfaces.serving import save_model
 
     folder = tmp_path / "models"
     for part in ("conductivity", "windows", "measured"):
         shutil.copytree(models_dir() / part, folder / part)
     tiny_arrhenius.save(folder / ACTIVATION_DIR)
-    model = mlflow.pyfunc.load_model(str(save_pyfunc_model(folder)))
-    assert (folder / PYFUNC_DIR / "artifacts" / "models" / ACTIVATION_DIR).is_symlink()
+    model = mlflow.pyfunc.load_model(str(save_model(folder, tmp_path / "mlflow_model")))
+    assert (tmp_path / "mlflow_model" / "data" / "models" / ACTIVATION_DIR / "manifest.json").is_file()
     request = pd.DataFrame({"formula": ["Li3YCl6"]})
     room, warm = model.predict(request), model.predict(request, params={"temperature_C": 60.0})
     assert warm.loc[0, "temperature_C"] == 60.0 and warm.loc[0, "log10_sigma"] > room.loc[0, "log10_sigma"]
@@ -349,7 +348,7 @@ def run(*args, **kwargs):
 @pytest.mark.parametrize("value, message", [("warm", "invalid float value: 'warm'"), ("nan", "not a finite"),
                                             ("-300", "absolute zero")])
 def test_cli_refuses_bad_temperatures(command, value, message, capsys, tmp_path, monkeypatch):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     monkeypatch.chdir(tmp_path)
     try:
@@ -380,18 +379,16 @@ def test_shipped_cli_predicts_at_a_temperature_and_draws_an_arrhenius_plot(tmp_p
     result = run("arrhenius", "Li3YCl6", "Li2ZrCl6", "-o", str(plot), "--csv", str(tmp_path / "arrhenius.csv"))
     assert result.returncode == 0, result.stderr
     assert plot.stat().st_size > 10_000
-    from predictor.arrhenius import temperature_grid
+    from predictor.prediction.arrhenius import temperature_grid
 
     assert len(pd.read_csv(tmp_path / "arrhenius.csv")) == 2 * len(temperature_grid())
 
 
 @pytest.mark.slow
-def test_shipped_pyfunc_takes_the_temperature():
+def test_shipped_pyfunc_takes_the_temperature(shipped_mlflow_model):
     import mlflow
 
-    from predictor.tracking import PYFUNC_DIR
-
-    model = mlflow.pyfunc.load_model(str(models_dir() / PYFUNC_DIR))
+    model = mlflow.pyfunc.load_model(str(shipped_mlflow_model))
     request = pd.DataFrame({"formula": ["Li3YCl6"]})
     cold = model.predict(request, params={"temperature_C": -20.0})
     assert cold.loc[0, "log10_sigma"] < model.predict(request).loc[0, "log10_sigma"]
@@ -438,7 +435,7 @@ def parse(formula):
 
 
 def test_activation_cv_is_scored_beside_the_median_of_the_other_folds():
-    from predictor.activation_training import activation_cv_scores
+    from predictor.training.activation import activation_cv_scores
 
     labels = _toy_labels()
     y = labels["Ea_eV"].to_numpy()
@@ -455,7 +452,7 @@ def test_activation_cv_is_scored_beside_the_median_of_the_other_folds():
 
 
 def test_leave_one_paper_out_drops_the_paper_and_scores_within_it():
-    from predictor.activation_training import evaluate_activation_papers
+    from predictor.training.activation import evaluate_activation_papers
 
     labels = _toy_labels()
     fitted = []

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictor.cli import _format_ranking, main
-from predictor.formatting import Column, fit_table, format_predictions
+from predictor.interfaces.cli import _format_ranking, main
+from predictor.interfaces.formatting import Column, fit_table, format_predictions
 from predictor.predictor import COLUMN_TYPES, COLUMNS
 
 DOPED = ["Li2.9Y0.9Zr0.1Cl6", "Li1.725Zr0.725Ta0.275Cl6"]
@@ -52,7 +52,7 @@ def stand_in_table(formulas: list[str], errors: dict[str, str] | None = None) ->
 
 
 def ranking_table(formulas: list[str]) -> pd.DataFrame:
-    """A ranked screen, as :func:`predictor.screening.screen` shapes it, with made-up numbers."""
+    """A ranked screen, as :func:`predictor.prediction.screening.screen` shapes it, with made-up numbers."""
     n = len(formulas)
     table = pd.DataFrame({
         "rank": np.arange(1, n + 1), "formula": formulas, "dopant": ["Ta5+"] * n, "x": np.linspace(0.05, 0.5, n),

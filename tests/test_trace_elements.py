@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from predictor import parse_formula
-from predictor.estimators.gbm import ConductivityRegressor
-from predictor.estimators.graph import GraphConductivityRegressor
+from predictor.estimators.gbm.model import ConductivityRegressor
+from predictor.estimators.graph.regressor import GraphConductivityRegressor
 from predictor.estimators.trace_elements import TraceElementPinning, trace_element_versions, without_trace_elements
 
 

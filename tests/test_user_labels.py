@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from predictor.loaders.combined import load_conductivity_data
-from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
+from predictor.prediction.temperature import convert_log10_sigma
 from predictor.loaders.user_labels import read_user_labels
 
 ROWS = [
@@ -42,7 +42,7 @@ def test_every_row_is_used_or_rejected_with_its_reason(lab_csv):
     for (_, r), row in zip(rejected.iterrows(), [row for row in ROWS if row[5] is not None]):
         assert row[5] in r["reason"], (row, r["reason"])
     assert usable.loc[0, "log10_sigma"] == pytest.approx(-3.0969, abs=1e-4)
-    assert usable.loc[1, "log10_sigma"] == pytest.approx(arrhenius_log10_sigma(-2.7, 60.0, 0.35, 25.0))
+    assert usable.loc[1, "log10_sigma"] == pytest.approx(convert_log10_sigma(-2.7, 0.35, 25.0, reference_C=60.0))
     assert usable.loc[1, "log10_sigma"] < -2.7  # cooler, slower
     assert set(usable["doi"]) == {"lab my lab"} and set(usable["source"]) == {"user"}
 
@@ -67,13 +67,18 @@ def test_the_labs_value_takes_precedence_over_the_literature_and_says_so(lab_csv
 
 
 def test_a_training_run_is_named_by_the_labels_it_added():
-    from predictor.tracking import training_run_name
+    from predictor.training.report import DataSummary, TrainingReport
+    from predictor.training.tracking import training_run_name
 
-    assert training_run_name({"data": {"user_labels": "my_lab.csv"}, "date": "2026-12-07"}) == \
-        "predictor train --labels my_lab.csv 2026-12-07"
-    assert training_run_name({"data": {}, "date": "2026-12-07"}) == "predictor train 2026-12-07"
-    assert training_run_name({"data": {"user_labels": "my_lab.csv"}, "date": "2026-12-07",
-                              "properties": ["conductivity"]}) == \
+    def report(user_labels=None, properties=None) -> TrainingReport:
+        data = DataSummary(rows=1, rows_per_source={"user": 1}, halide_rows=1, na_rows=0, table_hash="0" * 16,
+                           user_labels=user_labels)
+        return TrainingReport(date="2026-12-07", config={}, data=data, rejected_rows=0, properties=properties,
+                              versions={}, evaluation={})
+
+    assert training_run_name(report("my_lab.csv")) == "predictor train --labels my_lab.csv 2026-12-07"
+    assert training_run_name(report()) == "predictor train 2026-12-07"
+    assert training_run_name(report("my_lab.csv", ["conductivity"])) == \
         "predictor train --property conductivity --labels my_lab.csv 2026-12-07"
 
 
@@ -91,7 +96,7 @@ def test_na_cells_count_as_not_given():
 
 
 def test_train_refuses_a_labels_file_without_a_usable_row(tmp_path, capsys):
-    from predictor.cli import main
+    from predictor.interfaces.cli import main
 
     path = tmp_path / "lab.csv"
     path.write_text("formula,sigma_S_cm\nXx2Cl,1e-3\n")

@@ -92,7 +92,7 @@ def save_estimator_files(model, folder: Path, kind: str, files: list[str], param
                          target: str | None = None, **settings) -> Path:
     """Write what every saved property model has beside its own files, then the manifest.
 
-    ``domain.npz`` (its :class:`~predictor.domain.ApplicabilityDomain`), ``estimator.json``
+    ``domain.npz`` (its :class:`~predictor.estimators.domain.ApplicabilityDomain`), ``estimator.json``
     (class, parameters, calibration, training target range and the descriptor labels, plus
     ``settings``; ``params`` replaces ``model.get_params()``) and ``manifest.json`` listing ``files`` (the model's own, already written)
     and these, with the class (:mod:`.registry` loads by that name), the ``target`` (default the
@@ -140,7 +140,7 @@ def load_estimator_files(cls, folder: Path, kind: str, expected: tuple[str, str]
     ModelLoadError
     """
     from predictor.artifacts import finite_array, read_estimator_settings
-    from predictor.domain import ApplicabilityDomain
+    from predictor.estimators.domain import ApplicabilityDomain
     from predictor.errors import ModelLoadError
     from predictor.estimators.calibration import UncertaintyCalibration
     from predictor.featurizers import CompositionFeaturizer

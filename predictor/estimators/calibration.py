@@ -8,7 +8,7 @@ uncertainty model is fitted to out-of-fold residuals r of the ensemble mean m:
               + (level_scale * max(0, level_reference - m))^2
 
 with s the ensemble standard deviation, d the distance to the training data
-(:class:`predictor.domain.ApplicabilityDomain`) and the last term letting the noise grow below
+(:class:`predictor.estimators.domain.ApplicabilityDomain`) and the last term letting the noise grow below
 a reference level of the prediction (measured: held-out conductivity errors of poor conductors,
 predicted below ~1e-6 S/cm, are three to four times those of fast ion conductors), by
 maximising the Gaussian likelihood of r. Then split-conformal calibration on the normalised

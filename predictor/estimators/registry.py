@@ -16,11 +16,11 @@ from predictor.errors import ModelLoadError
 
 #: Class name -> "module:Class" of every estimator a model folder may hold.
 ESTIMATORS = {
-    "ConductivityRegressor": "predictor.estimators.gbm:ConductivityRegressor",
+    "ConductivityRegressor": "predictor.estimators.gbm.model:ConductivityRegressor",
     "WindowLimitRegressor": "predictor.estimators.window:WindowLimitRegressor",
-    "ActivationEnergyRegressor": "predictor.estimators.activation_energy:ActivationEnergyRegressor",
-    "GraphConductivityRegressor": "predictor.estimators.graph:GraphConductivityRegressor",
-    "GraphWindowLimitRegressor": "predictor.estimators.graph:GraphWindowLimitRegressor",
+    "ActivationEnergyRegressor": "predictor.estimators.gbm.activation_energy:ActivationEnergyRegressor",
+    "GraphConductivityRegressor": "predictor.estimators.graph.regressor:GraphConductivityRegressor",
+    "GraphWindowLimitRegressor": "predictor.estimators.graph.regressor:GraphWindowLimitRegressor",
 }
 
 

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from predictor.errors import ModelLoadError
 from predictor.estimators.base import check_targets_given, formula_input_tags
-from predictor.estimators.gbm import GBMRegressor
+from predictor.estimators.gbm.model import GBMRegressor
 from predictor.estimators.window_rules import apply_window_rules
 from predictor.featurizers import as_compositions
 from predictor.model_layout import WINDOW_LIMITS, part_holds
@@ -49,7 +49,7 @@ class WindowRegressor(RegressorMixin, BaseEstimator):
         ``calibration_folds``, ...), used for both limit models; None: its defaults.
     estimator : regressor or None, default=None
         An unfitted limit regressor of another family (e.g.
-        :class:`~predictor.estimators.graph.GraphWindowLimitRegressor`), cloned for each limit;
+        :class:`~predictor.estimators.graph.regressor.GraphWindowLimitRegressor`), cloned for each limit;
         give either this or ``limit_params``.
 
     Attributes

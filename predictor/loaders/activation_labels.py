@@ -9,7 +9,7 @@ The rule (also in the README, section "Conductivity at other temperatures"):
    paper at no more than :data:`LIIONDB_MAX_T_C` (higher temperatures often cross phase
    transitions and say little about a cell's range), at least two distinct temperatures spanning
    at least :data:`MIN_SPAN_K`: least squares of log10(sigma*T) on 1/T
-   (:func:`predictor.temperature.fit_arrhenius`), with the standard error of Ea when there are
+   (:func:`predictor.prediction.temperature.fit_arrhenius`), with the standard error of Ea when there are
    three or more temperatures. A fit outside :data:`EA_RANGE_EV` is not a label: it is listed in
    ``rejected`` with the reason, as are too-narrow series.
 3. One label per composition (atomic fractions rounded to 1e-4, as for conductivity): the
@@ -31,7 +31,7 @@ import pandas as pd
 
 from predictor.errors import DataNotFoundError
 from predictor.loaders.curated.schema import EA_RANGE_EV  # plausible Ea (eV): the curated file's rule, one place
-from predictor.temperature import fit_arrhenius
+from predictor.prediction.temperature import fit_arrhenius
 
 log = logging.getLogger(__name__)
 

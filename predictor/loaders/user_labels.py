@@ -35,9 +35,9 @@ import pandas as pd
 from predictor.composition import mobile_ion, parse_formula
 from predictor.errors import CompositionError, LabelsError
 from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
-from predictor.loaders.curated.conductivity_labels import arrhenius_log10_sigma
 from predictor.loaders.curated.schema import ABSOLUTE_ZERO_C, EA_RANGE_EV, SIGMA_RANGE_S_CM, T_RANGE_C, WINDOW_RANGE_V
 from predictor.loaders.curated.tables import cell_text
+from predictor.prediction.temperature import convert_log10_sigma
 
 #: The source name of a user's labels (first in precedence).
 USER_SOURCE = "user"
@@ -88,7 +88,7 @@ def _conductivity(row: dict, ea: float | None) -> float | None:
             raise ValueError(f"measured at {t_c:g} °C without Ea_eV: cannot be moved to {LABEL_TEMPERATURE_C:g} °C "
                              f"(give Ea_eV, or a value measured at {ROOM_TEMPERATURE_RANGE_C[0]:g}-"
                              f"{ROOM_TEMPERATURE_RANGE_C[1]:g} °C)")
-        log10_sigma = arrhenius_log10_sigma(log10_sigma, t_c, ea, LABEL_TEMPERATURE_C)
+        log10_sigma = float(convert_log10_sigma(log10_sigma, ea, LABEL_TEMPERATURE_C, reference_C=t_c))
     return log10_sigma
 
 

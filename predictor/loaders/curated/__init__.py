@@ -25,7 +25,6 @@ from predictor.loaders.curated.conductivity_labels import (
     LABEL_PRIORITY,
     LABEL_UNSTATED,
     ROOM_TEMPERATURE_COLUMNS,
-    arrhenius_log10_sigma,
     room_temperature_conductivity,
     room_temperature_labels,
 )
@@ -56,7 +55,7 @@ __all__ = [
     "ANION_FAMILIES", "BOUNDS", "CARRIERS", "CONDUCTIVITY_COLUMNS", "CONDUCTIVITY_FILE", "CONDUCTIVITY_VALUE_KINDS",
     "LABEL_ARRHENIUS", "LABEL_COMPUTED", "LABEL_MEASURED", "LABEL_PRIORITY", "LABEL_UNSTATED",
     "ROOM_TEMPERATURE_COLUMNS", "STRUCTURE_TYPES", "WINDOWS_FILE", "WINDOW_COLUMNS", "WINDOW_LABEL_COLUMNS",
-    "WINDOW_METHOD_FAMILIES", "WINDOW_VALUE_KINDS", "arrhenius_log10_sigma", "read_conductivity_table",
+    "WINDOW_METHOD_FAMILIES", "WINDOW_VALUE_KINDS", "read_conductivity_table",
     "checked_conductivity_table", "checked_window_table", "read_window_table", "room_temperature_conductivity",
     "room_temperature_labels", "room_temperature_windows",
     "validate_conductivity", "validate_windows",

@@ -19,7 +19,7 @@ from predictor.composition import composition_groups, mobile_ion, parse_formula
 from predictor.loaders import LABEL_TEMPERATURE_C, ROOM_TEMPERATURE_RANGE_C
 from predictor.loaders.curated.schema import checked_conductivity_table
 from predictor.loaders.curated.tables import cell_text, is_missing
-from predictor.temperature import BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K
+from predictor.prediction.temperature import convert_log10_sigma
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def classify_reports(reports: pd.DataFrame) -> pd.DataFrame:
         elif ROOM_TEMPERATURE_RANGE_C[0] <= t_c <= ROOM_TEMPERATURE_RANGE_C[1]:
             rule, value, t_label = LABEL_MEASURED, log10_sigma, t_c
         elif not is_missing(row["Ea_eV"]):
-            value = arrhenius_log10_sigma(log10_sigma, t_c, row["Ea_eV"], LABEL_TEMPERATURE_C)
+            value = float(convert_log10_sigma(log10_sigma, row["Ea_eV"], LABEL_TEMPERATURE_C, reference_C=t_c))
             rule, t_label = LABEL_ARRHENIUS, LABEL_TEMPERATURE_C
         else:
             rule, value, t_label = None, None, None
@@ -166,30 +166,6 @@ def classify_reports(reports: pd.DataFrame) -> pd.DataFrame:
         temperatures.append(t_label)
     reports = reports.assign(rule=rules, log10_sigma_25=values, T_label_C=temperatures)
     return reports[reports["rule"].notna()]
-
-
-def arrhenius_log10_sigma(log10_sigma: float, T_C: float, Ea_eV: float, target_T_C: float) -> float:
-    """Move a conductivity to another temperature with sigma*T = A*exp(-Ea/(k*T)).
-
-    Parameters
-    ----------
-    log10_sigma : float, log10(S/cm)
-        The measured conductivity.
-    T_C : float, degrees C
-        Temperature of the measurement.
-    Ea_eV : float, eV
-        Activation energy.
-    target_T_C : float, degrees C
-        Temperature of the estimate.
-
-    Returns
-    -------
-    float, log10(S/cm)
-        The estimated conductivity at ``target_T_C``.
-    """
-    t_k, target_k = T_C + ZERO_CELSIUS_K, target_T_C + ZERO_CELSIUS_K
-    exponent = -Ea_eV / BOLTZMANN_EV_PER_K * (1.0 / target_k - 1.0 / t_k)
-    return log10_sigma + math.log10(t_k / target_k) + exponent / math.log(10.0)
 
 
 def _preferred_reports(group: pd.DataFrame) -> pd.DataFrame | None:

@@ -20,7 +20,7 @@ from predictor.composition import REFERENCE_ELECTRODES, anion_family, mobile_ion
 from predictor.errors import CompositionError, TableError
 from predictor.loaders.curated.tables import (CONDUCTIVITY_COLUMNS, CONDUCTIVITY_FILE, WINDOW_COLUMNS, WINDOWS_FILE,
                                               cell_text, is_missing, read_conductivity_table, read_window_table)
-from predictor.temperature import ZERO_CELSIUS_K
+from predictor.prediction.temperature import ZERO_CELSIUS_K
 
 CARRIERS = ("Li", "Na")
 ANION_FAMILIES = ("chloride", "bromide", "iodide", "fluoride", "mixed-halide", "oxyhalide",
