@@ -46,8 +46,7 @@ LOAD_SNIPPET = ("import time; t0 = time.perf_counter(); from predictor import Pr
 FLOOR_SNIPPET = ("import time; t0 = time.perf_counter(); import numpy, pandas, pymatgen.core, sklearn.base, lightgbm; "
                  "print(time.perf_counter() - t0)")
 #: Modules that predicting must not need.
-NOT_NEEDED = ("predictor.training.pipeline", "predictor.training.evaluation", "predictor.loaders", "predictor.training.tracking",
-              "predictor.training.model_card")
+NOT_NEEDED = ("predictor.training", "predictor.loaders")
 #: One line of ``-X importtime``: "import time:  self [us] | cumulative | imported package".
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 

@@ -50,6 +50,9 @@ from pathlib import Path, PurePosixPath
 from predictor.errors import ModelLoadError
 from predictor.model_layout import PYFUNC_DATA, PYFUNC_LOADER
 
+#: The loader module of the MLflow models of earlier versions (committed in models/, or logged by training).
+LEGACY_PYFUNC_LOADER = "predictor.serving"
+
 MANIFEST = "manifest.json"
 #: Format 3: a model part's manifest names its ``property`` and ``target``, a model folder has a manifest of
 #: its top-level files (format 2: the manifest lists every file of its folder; format 1 only what it wrote).
@@ -392,7 +395,7 @@ def check_pyfunc_holds_no_code(folder: Path) -> None:
     :data:`PYFUNC_CODE_SETTINGS` (``code`` puts a folder first on Python's path, ``model_code_path``
     runs a file, ``python_model`` and ``cloudpickle_version`` unpickle an object); its data must be
     a path inside the folder; and no file of the folder may be Python code or a pickle
-    (:data:`CODE_SUFFIXES`; linked model parts are not followed: their own manifests list their files).
+    (:data:`CODE_SUFFIXES`; the model parts' own manifests list their files).
 
     Raises
     ------
@@ -402,6 +405,10 @@ def check_pyfunc_holds_no_code(folder: Path) -> None:
     folder = Path(folder)
     settings = read_pyfunc_settings(folder)
     mlmodel = folder / "MLmodel"
+    if settings.get("loader_module") == LEGACY_PYFUNC_LOADER:
+        raise ModelLoadError(f"{mlmodel}: an MLflow model written by an earlier version of predictor (loader module "
+                             f"{LEGACY_PYFUNC_LOADER!r}); build it again from its model folder "
+                             "(predictor.interfaces.serving.save_model), or serve the model folder: predictor serve --models DIR")
     if settings.get("loader_module") != PYFUNC_LOADER:
         raise ModelLoadError(f"{mlmodel} names loader module {settings.get('loader_module')!r}, expected "
                              f"{PYFUNC_LOADER!r}: the predictor's MLflow model runs only the installed package")
@@ -468,8 +475,7 @@ def check_model_folder(folder: Path, read: tuple[str, ...], skip: tuple[str, ...
     files (the training report, the model card, out-of-fold predictions, which are not
     committed) may be absent, as in the MLflow model's copy of the model parts. Every listed
     file present must match its hash, and the folder may hold no unlisted top-level file but
-    hidden ones. ``skip``: files not verified (about to be rewritten). A folder whose file of
-    ``read`` is a link (the MLflow model's) is verified where that file lies. A folder of model
+    hidden ones. ``skip``: files not verified (about to be rewritten). A folder of model
     parts alone (no top-level file) needs no manifest.
 
     Raises
@@ -478,10 +484,6 @@ def check_model_folder(folder: Path, read: tuple[str, ...], skip: tuple[str, ...
         Naming the file and the reason.
     """
     folder = Path(folder)
-    for name in read:
-        if (folder / name).is_symlink():
-            folder = (folder / name).resolve().parent
-            break
     subfolders = _subfolders(folder)
     if not (folder / MANIFEST).is_file():
         present = folder_files(folder, subfolders)

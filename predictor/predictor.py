@@ -23,8 +23,8 @@ from predictor.estimators.window import WindowRegressor
 from predictor.featurizers import CompositionFeaturizer
 from predictor.prediction.measured import MeasuredValues
 from predictor.model_layout import (ACTIVATION_DIR, AVERAGED_FAMILIES, CONDUCTIVITY_DIR, CONDUCTIVITY_TARGET,
-                                     FAMILIES_FILE, GRADIENT_BOOSTED, MEASURED_DIR, MODEL_FAMILIES, PREDICTION_FILES,
-                                     PROPERTY_PARTS, STORED_FAMILIES, WINDOWS_DIR, family_part, part_holds)
+                                    FAMILIES_FILE, GRADIENT_BOOSTED, MEASURED_DIR, MODEL_FAMILIES, PREDICTION_FILES,
+                                    PROPERTY_PARTS, STORED_FAMILIES, WINDOWS_DIR, family_part, part_holds)
 from predictor.paths import models_dir
 from predictor.prediction.temperature import REFERENCE_TEMPERATURE_C, check_temperature_C, propagate
 

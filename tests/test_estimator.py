@@ -41,7 +41,7 @@ def test_fitting_in_processes_gives_the_same_model(small_set, small_model):
 
 
 def test_n_jobs_counts_processes():
-    from predictor.estimators.gbm.bagging import effective_n_jobs
+    from predictor.estimators.parallel import effective_n_jobs
 
     assert effective_n_jobs(None) == 1 and effective_n_jobs(3) == 3
     assert effective_n_jobs(-1) >= 1 and effective_n_jobs(-2) == max(1, effective_n_jobs(-1) - 1)

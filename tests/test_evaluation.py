@@ -6,9 +6,9 @@ import pytest
 
 from predictor.composition import composition_groups, parse_formula
 from predictor.training.evaluation import (evaluate_obelix_split, grouped_cv_scores, obelix_split, regression_metrics,
-                                          training_labels)
+                                           training_labels)
 from predictor.training.held_out_papers import (HALIDE_FAMILIES, evaluate_held_out_papers, held_out_paper_items,
-                                         held_out_paper_metrics, paper_folds)
+                                                held_out_paper_metrics, paper_folds)
 from stand_ins import MeanModel
 
 

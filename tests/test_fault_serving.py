@@ -18,7 +18,8 @@ import yaml
 
 from predictor.artifacts import check_pyfunc_folder, write_pyfunc_manifest
 from predictor.errors import ModelLoadError
-from predictor.paths import REPO_ROOT
+from predictor.interfaces.serving import load_model
+from predictor.paths import REPO_ROOT, models_dir
 
 
 # -- the MLflow model folder: data, never code ---------------------------------------------------
@@ -315,3 +316,71 @@ def test_serve_that_uvicorn_cannot_start_is_one_line_not_its_exit_status(monkeyp
     assert main(["serve", "--port", str(port)]) == 2
     assert capsys.readouterr().err == (f"predictor serve: the server did not start on 127.0.0.1:{port} "
                                        "(the reason is logged above)\n")
+
+
+# -- predictor serve --models: the MLflow model is built from a model folder, and removed after -----
+
+def test_serve_builds_from_the_model_folder_given_and_says_which_option_fits(pyfunc_folder, monkeypatch, capsys):
+    import predictor.interfaces.serving
+    from predictor.interfaces.cli import main
+
+    calls = []
+    monkeypatch.setattr(predictor.interfaces.serving, "serve", lambda *args, **kwargs: calls.append((args, kwargs)))
+    assert main(["serve", "--models", str(models_dir()), "--port", str(_free_port())]) == 0
+    assert calls[0][0] == (None,) and calls[0][1]["models_folder"] == str(models_dir())
+    with pytest.raises(SystemExit):  # one or the other
+        main(["serve", "--models", str(models_dir()), "-m", str(pyfunc_folder)])
+    monkeypatch.undo()
+    assert main(["serve", "-m", str(models_dir()), "--port", str(_free_port())]) == 2
+    assert f"is a model folder: serve it with --models {models_dir()}" in capsys.readouterr().err
+    assert main(["serve", "--models", str(pyfunc_folder), "--port", str(_free_port())]) == 2
+    assert f"is an MLflow model: serve it with -m {pyfunc_folder}" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not both"):
+        predictor.interfaces.serving.serve(pyfunc_folder, models_folder=models_dir())
+
+
+def test_an_mlflow_model_of_an_earlier_version_says_to_build_it_again(tampered):
+    _edit_mlmodel(tampered, loader_module="predictor.serving")
+    with pytest.raises(ModelLoadError, match="earlier version of predictor.*save_model.*--models"):
+        load_model(tampered)
+
+
+def test_save_model_interrupted_leaves_no_partial_folder(monkeypatch, tmp_path):
+    import predictor.artifacts
+    from predictor.interfaces.serving import save_model
+
+    def full_disk(folder):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(predictor.artifacts, "write_pyfunc_manifest", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_model(models_dir(), tmp_path / "mlflow_model")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_serve_from_python_stopped_by_sigterm_removes_its_model(tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = _free_port()
+    code = f"from predictor.interfaces.serving import serve; serve(port={port})"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TMPDIR": str(temporary)})
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(f"http://127.0.0.1:{port}/ping"):
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.5)
+        assert list(temporary.glob("predictor-serve-*")), "the model is built in the temporary folder"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not list(temporary.glob("predictor-serve-*"))
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        return True
+    except OSError:
+        return False

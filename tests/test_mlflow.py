@@ -1,4 +1,4 @@
-"""MLflow: the shipped pyfunc model, run logging and registry through a tracking server, serving."""
+"""MLflow: the MLflow model built from the shipped models, run logging and registry through a tracking server, serving."""
 
 import json
 import shutil
@@ -62,7 +62,7 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def test_shipped_pyfunc_model_loads_and_predicts(shipped_mlflow_model):
+def test_mlflow_model_of_the_shipped_models_loads_and_predicts(shipped_mlflow_model):
     import mlflow
 
     model = mlflow.pyfunc.load_model(str(shipped_mlflow_model))

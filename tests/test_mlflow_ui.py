@@ -94,7 +94,7 @@ def test_experiment_opens_on_runs_table_with_run_name_and_metric(logged_run):
     from mlflow import MlflowClient
 
     from predictor.training.tracking import (COMPARED_METRICS, EXPERIMENT, EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,
-                                    RUNS_VIEW_TAG)
+                                             RUNS_VIEW_TAG)
 
     experiment = MlflowClient(logged_run["uri"]).get_experiment_by_name(EXPERIMENT)
     assert experiment.tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND == "custom_model_development"

@@ -1,6 +1,7 @@
 """The shipped models predict a fixed batch exactly as recorded.
 
-Moving code between modules must not change a prediction. ``tests/data/shipped_predictions.csv``
+Moving code between modules must not change a prediction (up to 1e-4, below any meaningful change, above the
+float32 rounding of the graph network on another CPU). ``tests/data/shipped_predictions.csv``
 holds what the shipped models (``models/``) predicted for a fixed batch; after a deliberate
 change of the models (a retrain that changes them), rewrite it with::
 
@@ -50,7 +51,7 @@ def test_shipped_models_predict_the_recorded_batch():
         if column == "in_domain":
             assert list(have.astype(bool)) == list(want.astype(str) == "True"), column
         elif pd.api.types.is_numeric_dtype(have):
-            np.testing.assert_allclose(have.to_numpy(float), want.to_numpy(float), rtol=0, atol=1e-6,
+            np.testing.assert_allclose(have.to_numpy(float), want.to_numpy(float), rtol=0, atol=1e-4,
                                        equal_nan=True, err_msg=column)
         else:
             assert list(have.fillna("").astype(str)) == list(want.fillna("").astype(str)), column

@@ -18,10 +18,10 @@ from conftest import needs_shared_data
 from predictor import ModelLoadError, Predictor
 from predictor.estimators.gbm.activation_energy import ActivationEnergyRegressor, ArrheniusModel, residual_correlation
 from predictor.loaders.activation_labels import (EA_RANGE_EV, METHOD_FIT, arrhenius_reports, consistency_checks,
-                                          load_activation_labels, merge_reports)
+                                                 load_activation_labels, merge_reports)
 from predictor.paths import models_dir
 from predictor.prediction.temperature import (BOLTZMANN_EV_PER_K, ZERO_CELSIUS_K, arrhenius_coefficient, check_temperature_C,
-                                   convert_log10_sigma, fit_arrhenius, propagate)
+                                              convert_log10_sigma, fit_arrhenius, propagate)
 from predictor.model_layout import ACTIVATION_DIR
 
 TINY = {"n_members": 2, "n_estimators": 20, "calibration_folds": 3, "random_state": 0, "n_jobs": 1}

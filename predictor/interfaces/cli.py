@@ -520,7 +520,7 @@ def _reduced(formula: str) -> str:
 
 
 def cmd_train(args) -> int:
-    from predictor.errors import DataNotFoundError, FewerSourcesError, TableError
+    from predictor.errors import DataNotFoundError, FewerSourcesError, ModelLoadError, TableError
     from predictor.model_layout import MODEL_CARD_FILE
     from predictor.paths import MODELS_DIR_ENV, models_dir, trained_models_dir
     from predictor.training.pipeline import PROPERTIES, TrainConfig, train
@@ -557,7 +557,8 @@ def cmd_train(args) -> int:
         report = train(config, output, progress=True, allow_fewer_sources=args.allow_fewer_sources,
                        track=not args.no_tracking, extra_labels=args.labels,
                        properties=properties)
-    except (DataNotFoundError, FewerSourcesError, TableError, FileExistsError, FileNotFoundError) as exc:
+    except (DataNotFoundError, FewerSourcesError, TableError, ModelLoadError, FileExistsError,
+            FileNotFoundError) as exc:  # ModelLoadError: the starting folder's report cannot be read
         print(f"predictor train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if labels is not None and len(labels):
@@ -615,7 +616,7 @@ def cmd_serve(args) -> int:
     try:
         serve(args.model, host=args.host, port=args.port, models_folder=args.models)
     except ModelLoadError as exc:  # the message names the file at fault
-        print(f"predictor serve: {exc}", file=sys.stderr)
+        print(f"predictor serve: {exc}{_serve_hint(args)}", file=sys.stderr)
         return EXIT_USAGE
     except MlflowException as exc:  # a URI naming no model of the tracking store
         print(f"predictor serve: {model}: {exc.message}", file=sys.stderr)
@@ -623,6 +624,15 @@ def cmd_serve(args) -> int:
     except SystemExit:  # uvicorn's exit when it cannot start (the port taken since the check), after logging why
         raise UsageError(f"the server did not start on {args.host}:{args.port} (the reason is logged above)") from None
     return EXIT_OK
+
+
+def _serve_hint(args) -> str:
+    """What to give instead when ``-m`` names a model folder, or ``--models`` an MLflow model."""
+    if args.model and (Path(args.model) / "families.json").is_file():
+        return f" ({args.model} is a model folder: serve it with --models {args.model})"
+    if args.models and (Path(args.models) / "MLmodel").is_file():
+        return f" ({args.models} is an MLflow model: serve it with -m {args.models})"
+    return ""
 
 
 def _port(text: str) -> int:

@@ -9,7 +9,8 @@ file of the folder is run. It needs the ``predictor`` package installed (``--env
 serves from the current environment)::
 
     from predictor.interfaces.serving import save_model
-    save_model("models", "my_mlflow_model")   # then: mlflow models serve -m my_mlflow_model --env-manager local
+    from predictor.paths import models_dir
+    save_model(models_dir(), "my_mlflow_model")   # then: mlflow models serve -m my_mlflow_model --env-manager local
 
 Input: a DataFrame with a ``formula`` column (or a list of formulas, or ``{"formula": [...]}``),
 at most :data:`MAX_RECORDS` formulas per request; a larger request is refused before any
@@ -47,12 +48,15 @@ What is verified, and when:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from http import HTTPStatus
 from pathlib import Path
 
@@ -408,15 +412,38 @@ def serve(model_uri: str | Path | None = None, host: str = "127.0.0.1", port: in
     """Serve an MLflow model on ``host:port`` until interrupted (one process).
 
     ``model_uri``: an MLflow model folder or URI (see :func:`load_model`); None builds the MLflow
-    model of ``models_folder`` (default: the shipped models) in a temporary folder, removed on exit.
+    model of ``models_folder`` (default: the shipped models) in a temporary folder, removed when
+    the server stops (Ctrl-C or SIGTERM).
     """
     import uvicorn
 
+    if model_uri is not None and models_folder is not None:
+        raise ValueError("give model_uri (an MLflow model) or models_folder (a model folder), not both")
     if model_uri is not None:
         uvicorn.run(scoring_app(model_uri), host=host, port=port)
         return
     from predictor.paths import models_dir
 
-    with tempfile.TemporaryDirectory(prefix="predictor-serve-") as tmp:
+    with _sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="predictor-serve-") as tmp:
         folder = save_model(models_folder or models_dir(), Path(tmp) / "mlflow_model")
         uvicorn.run(scoring_app(folder), host=host, port=port)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt meanwhile, so that the temporary model is removed: uvicorn
+    re-raises the signal once it has shut down, and its default action would end Python at once.
+    A handler already set (the command line's) is kept."""
+    replace = (threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+    if replace:
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        if replace:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -4,7 +4,7 @@
 models and the same metrics (LightGBM runs in deterministic mode).
 
 Nothing is written into the model folder while training: everything (models, metrics, model
-card, MLflow model folder) goes into a staging folder beside it, which replaces the folder
+card) goes into a staging folder beside it, which replaces the folder
 only once complete. An error or an interrupt leaves the previous models as they were. Training
 never edits the repository's README.md.
 """
@@ -26,15 +26,15 @@ from predictor.artifacts import (left_by_interrupted_run, library_versions, reco
 from predictor.errors import FewerSourcesError, TableError
 from predictor.estimators import ConductivityRegressor, WindowRegressor
 from predictor.training.evaluation import (evaluate_obelix_split, evaluate_window_cv, grouped_cv_scores, training_labels,
-                                  window_cv_scores)
+                                           window_cv_scores)
 from predictor.loaders.activation_labels import SOURCES as ACTIVATION_SOURCES
 from predictor.loaders.combined import SOURCES, load_conductivity_data
 from predictor.loaders.window_labels import load_window_labels
 from predictor.prediction.measured import MeasuredValues
 from predictor.model_layout import (ACTIVATION_DIR, CONDUCTIVITY_DIR, FAMILIES_DIR, FAMILIES_FILE, GRADIENT_BOOSTED,
-                                     GRAPH_NETWORK, GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE, KEPT_FOLDERS,
-                                     MEASURED_DIR, METRICS_FILE, MODEL_FOLDER_ENTRIES, PRETRAINED_DIR,
-                                     WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR, family_part)
+                                    GRAPH_NETWORK, GROUPED_CV_PREDICTIONS_FILE, HELD_OUT_PAPERS_PREDICTIONS_FILE, KEPT_FOLDERS,
+                                    MEASURED_DIR, METRICS_FILE, MODEL_FOLDER_ENTRIES, PRETRAINED_DIR,
+                                    WINDOW_CV_PREDICTIONS_FILE, WINDOWS_DIR, family_part)
 from predictor.paths import models_dir
 from predictor.training.report import DataSummary, DefaultFamilies, Reused, TrainingReport, WindowData
 
@@ -325,8 +325,7 @@ def train(config: TrainConfig, output_dir: str | Path, progress: bool = True,
           properties: tuple[str, ...] = PROPERTIES) -> TrainingReport:
     """Evaluate, fit the conductivity and window models on all labels and write the model folder.
 
-    The folder (models, ``metrics.json``, the model card ``README.md``, the MLflow model
-    folder) is written as ``<output_dir>.staging-<pid>`` beside ``output_dir`` and replaces
+    The folder (models, ``metrics.json``, the model card ``README.md``) is written as ``<output_dir>.staging-<pid>`` beside ``output_dir`` and replaces
     it at the end; until then the previous models stay untouched, and on any error or
     interrupt the staging folder is removed. ``pretrained/`` is carried over (from the shipped
     models, or ``$PREDICTOR_MODELS_DIR``, into a new folder).

@@ -29,7 +29,9 @@ class Section:
 
     @classmethod
     def from_json_dict(cls, document: dict):
-        return cls(**document)
+        """The section of its JSON entries; entries this version does not know (written by another) are dropped."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in document.items() if name in known})
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Experiment tracking and model registry with MLflow. The only module that imports mlflow.
+"""Experiment tracking and model registry with MLflow (the MLflow model itself: :mod:`predictor.interfaces.serving`).
 
 Tracking store: ``$MLFLOW_TRACKING_URI`` when set, otherwise a SQLite file ``mlflow.db`` at
 the repository root (embedded, no server), with run artifacts in ``mlartifacts/`` beside it.

@@ -36,7 +36,7 @@ class ActivationEnergyRegressor(TraceElementPinning, GBMRegressor):
     """Gradient-boosted regressor of the activation energy of ion conduction, in eV.
 
     Same parameters as :class:`GBMRegressor`; a trace element moves Ea by a trace only
-    (:mod:`.trace_elements`). Targets and predictions are Ea in eV (the
+    (:mod:`predictor.estimators.trace_elements`). Targets and predictions are Ea in eV (the
     Arrhenius convention sigma*T = A*exp(-Ea/(k*T)) of :mod:`predictor.prediction.temperature`).
     """
 
@@ -45,7 +45,7 @@ class ActivationEnergyRegressor(TraceElementPinning, GBMRegressor):
     #: Spread of repeated reports of one composition: the curated file has 19 compositions
     #: reported more than once, their median range is 0.11 eV, their median std 0.05-0.07 eV.
     default_noise_floor = 0.05
-    #: Ea moves conductivity away from 25 °C: smoothed like the conductivity model (:mod:`.gbm`).
+    #: Ea moves conductivity away from 25 °C: smoothed like the conductivity model (:mod:`predictor.estimators.gbm.model`).
     default_input_noise = 0.05
 
 

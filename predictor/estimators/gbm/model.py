@@ -4,12 +4,12 @@ Why this design: a few hundred to a thousand noisy labels, composition-only desc
 heavy label noise from processing. A bag of LightGBM models (different seeds, row and column
 subsamples) gives a stable mean and an ensemble spread; the spread, the distance to the
 training data and a noise floor are combined and calibrated on grouped out-of-fold residuals
-(:mod:`.calibration`), so that the 90 % interval is honest on unseen chemical systems rather
+(:mod:`predictor.estimators.calibration`), so that the 90 % interval is honest on unseen chemical systems rather
 than on near-duplicates of the training set.
 
 A tree ensemble is a step function of its descriptors: a composition that moves by a trace can
 cross a split point and jump. Two things bound that. Trace elements are pinned
-(:mod:`.trace_elements`): a dopant that appears below 5 % of its site moves the prediction by
+(:mod:`predictor.estimators.trace_elements`): a dopant that appears below 5 % of its site moves the prediction by
 its share of the step to the composition without it. And ``input_noise`` trains every member
 on descriptors blurred by Gaussian noise of its own, so that what a member learns about a
 training composition holds in a neighbourhood of it and the bag averages over where the splits
@@ -35,7 +35,8 @@ from tqdm.auto import tqdm
 
 from predictor.artifacts import finite_array
 from predictor.estimators.domain import ApplicabilityDomain
-from predictor.estimators.gbm.bagging import bag_predictions, fit_member, load_boosters, parse_boosters, run_jobs
+from predictor.estimators.gbm.bagging import bag_predictions, fit_member, load_boosters, parse_boosters
+from predictor.estimators.parallel import run_jobs
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, LOG10_SIGMA_CEILING, DistributionRegressorMixin, calibrated_distribution, check_training_data,
     grouped_folds, load_estimator_files, save_estimator_files,
@@ -102,7 +103,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     random_state : int, default=0
     n_jobs : int or None, default=None
         Worker processes fitting the bag's models and the calibration folds (each model on
-        one thread, see :mod:`.bagging`): None or 1 fits in this process, -1 on every core.
+        one thread, see :mod:`predictor.estimators.parallel`): None or 1 fits in this process, -1 on every core.
     noise_floor : float, optional
         Floor of the noise term of the uncertainty model (target units): the label noise of
         repeated measurements. Default: the class's ``default_noise_floor`` (0.4 log10 units
@@ -124,7 +125,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         without calibration); not saved with the model.
     held_out_ : dict of ndarray or None
         The grouped cross-validation of the model from its calibration folds
-        (:func:`.calibration.cross_conformal`: ``mean``, ``std``, ``lo``, ``hi``, ``fold`` of each
+        (:func:`predictor.estimators.calibration.cross_conformal`: ``mean``, ``std``, ``lo``, ``hi``, ``fold`` of each
         training composition, predicted by the fold that held it out; None without calibration);
         not saved with the model.
     """
@@ -306,7 +307,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         return features + self.feature_shift_
 
     def _calibrate(self, compositions, features, y, elements, folds, fold_texts) -> UncertaintyCalibration:
-        """Calibrate on what each fold's bag predicts for its held-out rows (:mod:`.calibration`)."""
+        """Calibrate on what each fold's bag predicts for its held-out rows (:mod:`predictor.estimators.calibration`)."""
         from predictor.estimators.calibration import calibration_categories, cross_conformal
 
         spread, distance, mean = (np.zeros(len(y)) for _ in range(3))
@@ -373,7 +374,7 @@ class GBMRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     # -- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path, target: str | None = None) -> Path:
         """Write the fitted model as plain files (LightGBM text, JSON, npz) with a manifest naming its
-        ``target`` (default ``target_name``; :class:`~.window.WindowRegressor` names each limit)."""
+        ``target`` (default ``target_name``; :class:`~predictor.estimators.window.WindowRegressor` names each limit)."""
         check_is_fitted(self, "boosters_")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -406,8 +407,8 @@ class ConductivityRegressor(TraceElementPinning, GBMRegressor):
     """Gradient-boosted regressor of room-temperature ionic conductivity.
 
     Targets and predictions are log10 of the conductivity in S/cm (``log10_sigma``); a trace
-    element moves the prediction by a trace only (:mod:`.trace_elements`); intervals stop at
-    0.1 S/cm (:data:`.base.LOG10_SIGMA_CEILING`).
+    element moves the prediction by a trace only (:mod:`predictor.estimators.trace_elements`); intervals stop at
+    0.1 S/cm (:data:`predictor.estimators.base.LOG10_SIGMA_CEILING`).
 
     Examples
     --------

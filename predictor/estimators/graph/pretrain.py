@@ -89,7 +89,8 @@ def _compositions(frame: pd.DataFrame) -> tuple[list[Composition], np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m predictor.estimators.graph.pretrain",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--max-rows", type=int, default=0, help="random subsample of MP rows (0: all)")

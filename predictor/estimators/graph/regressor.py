@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from predictor.artifacts import finite_array, finite_state_dict
 from predictor.estimators.domain import ApplicabilityDomain
 from predictor.errors import ModelLoadError
-from predictor.estimators.gbm.bagging import run_jobs
+from predictor.estimators.parallel import run_jobs
 from predictor.estimators.base import (
     DISTRIBUTION_KEYS, LOG10_SIGMA_CEILING, DistributionRegressorMixin, calibrated_distribution, check_training_data,
     grouped_folds, load_estimator_files, save_estimator_files,
@@ -91,7 +91,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     random_state : int, default=0
     n_jobs : int or None, default=None
         Worker processes training the members (one thread each): None or 1 in this process,
-        -1 on every core (see :mod:`.bagging`).
+        -1 on every core (see :mod:`predictor.estimators.parallel`).
     progress : bool, default=False
 
     Attributes
@@ -106,7 +106,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Out-of-fold mean and uncalibrated total sigma of the training compositions (target unit).
     held_out_ : dict of ndarray or None
         The grouped cross-validation of the ensemble from its members' folds
-        (:func:`.calibration.cross_conformal`); None without calibration. Not saved.
+        (:func:`predictor.estimators.calibration.cross_conformal`); None without calibration. Not saved.
     """
 
     target_name = "y"
@@ -325,7 +325,7 @@ class GraphRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     # -- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path, target: str | None = None) -> Path:
         """Write member state_dicts (``torch.save``), settings JSON, the domain and a hashed manifest
-        naming the ``target`` (default ``target_name``; :class:`~.window.WindowRegressor` names each limit)."""
+        naming the ``target`` (default ``target_name``; :class:`~predictor.estimators.window.WindowRegressor` names each limit)."""
         check_is_fitted(self, "members_")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -385,8 +385,8 @@ def check_fraction_weighting(recorded: str | None, folder: Path) -> None:
 class GraphConductivityRegressor(TraceElementPinning, GraphRegressor):
     """Graph-network ensemble predicting log10 of the room-temperature conductivity (S/cm).
 
-    A trace element moves the prediction by a trace only (:mod:`.trace_elements`); intervals
-    stop at 0.1 S/cm (:data:`.base.LOG10_SIGMA_CEILING`).
+    A trace element moves the prediction by a trace only (:mod:`predictor.estimators.trace_elements`); intervals
+    stop at 0.1 S/cm (:data:`predictor.estimators.base.LOG10_SIGMA_CEILING`).
     """
 
     target_name = "log10_sigma"
