@@ -748,7 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_data)
 
     from predictor.loaders import ALL_SOURCES, SOURCES
-    from predictor.training.pipeline import EVALUATIONS, PROPERTIES
+    from predictor.training import EVALUATIONS, PROPERTIES
 
     t = sub.add_parser("train", help="retrain the models and write them with metrics and a model card",
                        description="Fit every model on all labels, score them by the grouped cross-validation of "

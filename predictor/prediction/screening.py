@@ -41,7 +41,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pymatgen.core import Composition, Element
-from scipy.stats import norm
 
 from predictor.composition import mobile_ion, parse_formula
 from predictor.errors import CompositionError
@@ -238,6 +237,8 @@ def acquisition(table: pd.DataFrame, rule: str, parent_log10_sigma: float) -> np
         mean = table["log10_sigma"].to_numpy(dtype=float)
         std = np.maximum(table["log10_sigma_std"].to_numpy(dtype=float), 1e-9)
         z = (mean - parent_log10_sigma) / std
+        from scipy.stats import norm  # here: the command line reads this module's limits for its --help
+
         return (mean - parent_log10_sigma) * norm.cdf(z) + std * norm.pdf(z)
     raise ValueError(f"rank rule {rule!r} must be one of {RANKINGS}")
 

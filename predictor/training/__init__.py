@@ -10,6 +10,11 @@ from __future__ import annotations
 
 __all__ = ["TrainConfig", "train"]
 
+#: The properties ``predictor train`` can retrain, each with the model parts (every family) it writes.
+PROPERTIES = ("conductivity", "windows", "activation")
+#: Values of ``TrainConfig.evaluate``: the grouped CV of the fits themselves, or the heavy benchmarks too.
+EVALUATIONS = ("cv", "full")
+
 
 def __getattr__(name: str):
     # Imported on first use: the modules above import one another through this package.

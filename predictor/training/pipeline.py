@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from predictor.training import EVALUATIONS, PROPERTIES
 from predictor.artifacts import (left_by_interrupted_run, library_versions, recover_interrupted, staged_replacement,
                                  write_folder_manifest)
 from predictor.errors import FewerSourcesError, TableError
@@ -57,8 +58,6 @@ DEFAULT_FAMILIES_REASON = (
 )
 
 
-#: The properties ``train`` can retrain, each with the model parts (every family) it writes.
-PROPERTIES = ("conductivity", "windows", "activation")
 PROPERTY_FOLDERS = {
     "conductivity": (CONDUCTIVITY_DIR, MEASURED_DIR, family_part(GRAPH_NETWORK, CONDUCTIVITY_DIR)),
     "windows": (WINDOWS_DIR, family_part(GRAPH_NETWORK, WINDOWS_DIR)),
@@ -74,8 +73,6 @@ PROPERTY_REPORT = {
     "activation": ("activation_data", "activation_model", "evaluation.activation_grouped_cv",
                    "evaluation.activation_leave_one_paper_out"),
 }
-#: Values of ``TrainConfig.evaluate``: the grouped CV of the fits themselves, or the heavy benchmarks too.
-EVALUATIONS = ("cv", "full")
 
 
 @dataclass(frozen=True)
