@@ -6,6 +6,7 @@ from sklearn.base import clone
 
 from predictor import CompositionError, ConductivityRegressor, ModelLoadError, parse_formula
 from predictor.estimators import UncertaintyCalibration
+from predictor.estimators.base import LOG10_SIGMA_CEILING
 
 
 def test_fit_predict_on_plain_lists(small_model):
@@ -17,8 +18,9 @@ def test_fit_predict_on_plain_lists(small_model):
     assert (std > 0).all()
     lo, hi = small_model.predict_interval(new)
     assert (lo < mean).all() and (mean < hi).all()
-    # the interval is mean ± z(0.9) std
-    np.testing.assert_allclose(hi - mean, 1.6448536 * std, rtol=1e-6)
+    # the interval is mean ± z(0.9) std, its upper bound stopping at 0.1 S/cm
+    np.testing.assert_allclose(mean - lo, 1.6448536 * std, rtol=1e-6)
+    np.testing.assert_allclose(hi, np.minimum(mean + 1.6448536 * std, LOG10_SIGMA_CEILING), rtol=1e-6)
 
 
 def test_same_seed_same_predictions(small_set, small_model):
@@ -60,7 +62,7 @@ def test_scikit_learn_contract(small_model):
 @pytest.mark.parametrize(
     "params, message",
     [({"n_members": 0}, "n_members"), ({"learning_rate": 0}, "learning_rate"), ({"coverage": 1.5}, "coverage"),
-     ({"objective": "poisson"}, "objective"), ({"subsample": 0}, "subsample")],
+     ({"objective": "poisson"}, "objective"), ({"subsample": 0}, "subsample"), ({"huber_delta": 0}, "huber_delta")],
 )
 def test_bad_parameters_are_named(small_set, params, message):
     formulas, targets = small_set

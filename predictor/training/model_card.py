@@ -158,11 +158,12 @@ def write_model_card(folder: Path, report: TrainingReport) -> Path:
                       + f"; {window_data.na_rows} Na)")
     window_table = window_metrics_table(report)
     censored = report.config["censored_log10_sigma"]
-    noise = report.config["model_params"].get("input_noise")
-    if noise is None:
-        from predictor.estimators.gbm.model import ConductivityRegressor
+    from predictor.estimators.gbm.model import ConductivityRegressor
 
-        noise = ConductivityRegressor.default_input_noise
+    noise = report.config["model_params"].get("input_noise")
+    noise = ConductivityRegressor.default_input_noise if noise is None else noise
+    huber_delta = report.config["model_params"].get("huber_delta")
+    huber_delta = ConductivityRegressor.default_huber_delta if huber_delta is None else huber_delta
     censored_text = ("their detection bound (log10 sigma = -10 or -8)" if censored is None
                      else f"log10 sigma = {censored}")
     reused = report.reused
@@ -190,7 +191,8 @@ Measured by `predictor train --evaluate full` (10 more fits).
 {held_out_papers_table(report)}
 
 ## Model
-A bag of LightGBM models (Huber loss, random split thresholds) on continuous composition
+A bag of LightGBM models (Huber loss turning linear at {huber_delta} decades, the spread between two
+labs' values of one composition is 0.44; random split thresholds) on continuous composition
 descriptors (Magpie-style statistics, stoichiometry, halide-physics descriptors). A trace element
 (below 5 % of its site) moves a prediction by its share of the step to the composition without
 it (`predictor/estimators/trace_elements.py`), so that a trace dopant cannot jump the trees, and
