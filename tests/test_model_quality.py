@@ -85,9 +85,9 @@ def test_shipped_model_reproduces_the_curated_labels_it_learnt():
 
 #: What the shipped models' report must show (log10 S/cm and V): the issue's targets where the
 #: shipped models meet them, a margin past the measured value where they do not (held-out halide
-#: papers: MAE 0.867, Spearman 0.609; OBELiX split, OBELiX train only: 1.228; 2026-12-07).
+#: papers: MAE 0.845, Spearman 0.594; OBELiX split, OBELiX train only: 1.223; 2026-12-07).
 THRESHOLDS = {
-    ("held_out_papers", "all", "mae"): ("<=", 0.90),
+    ("held_out_papers", "all", "mae"): ("<=", 0.88),
     ("held_out_papers", "all", "spearman"): (">=", 0.58),
     ("held_out_papers", "all", "coverage90"): ("between", (0.85, 0.95)),
     ("held_out_papers", "per_anion_family", "chloride", "coverage90"): ("between", (0.85, 0.95)),

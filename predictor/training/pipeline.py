@@ -45,14 +45,15 @@ log = logging.getLogger(__name__)
 #: Why the default families are the defaults (written to ``families.json``; the numbers are in the model card).
 DEFAULT_FAMILIES_REASON = (
     "conductivity: gradient-boosted. On held-out halide papers (benchmarks/new_papers.py: 234 compositions of "
-    "105 papers) its MAE is 0.87 log10 S/cm against 0.89 for the graph network and 0.86 for their average, and "
-    "on the quarter farthest from the training data 1.26 against 1.21 and 1.21; the average's gains are within "
-    "the spread of a bootstrap over papers (-0.01, 95 % interval -0.06 to +0.05; far quarter -0.05, -0.14 to "
-    "+0.08), and the gradient-boosted family predicts several times faster and starts without PyTorch "
-    "(benchmarks/results/speed.json). The graph network ranks a paper's compositions better (median "
-    "within-paper Spearman 0.50 against 0.38; on the 14 doping series of benchmarks/doping_series.py 0.57 "
-    "against -0.12, where one swapped pair moves a paper by 0.1-0.5) but is further off on the OBELiX split "
-    "(1.39 against 1.23): ask for it by name to order a doping series. Windows: gradient-boosted, 0.02-0.03 V behind the graph network on grouped "
+    "105 papers) its MAE is 0.84 log10 S/cm against 0.89 for the graph network and 0.85 for their average, and "
+    "on the quarter farthest from the training data 1.23 against 1.21 and 1.21; these differences are within the "
+    "spread of a bootstrap over papers (the average minus the gradient-boosted: +0.00, 95 % interval -0.05 to "
+    "+0.08; far quarter -0.02, -0.09 to +0.09), and the gradient-boosted family predicts several times faster and "
+    "starts without PyTorch (benchmarks/results/speed.json). The two rank a held-out paper's compositions alike "
+    "(median within-paper Spearman 0.49 and 0.50), but on the 14 doping series of benchmarks/doping_series.py the "
+    "graph network orders them better (0.57 against -0.10, where one swapped pair moves a paper by 0.1-0.5); it "
+    "is further off on the OBELiX split (1.39 against 1.22): ask for it by name to order a doping series. "
+    "Windows: gradient-boosted, 0.02-0.03 V behind the graph network on grouped "
     "CV by chemical system (reduction and oxidation limits 0.29 and 0.37 V against 0.26 and 0.35 V, model card) "
     "but several times faster to predict. Every family passes the continuity tests (tests/test_chemistry.py)"
 )
