@@ -164,6 +164,7 @@ def write_model_card(folder: Path, report: TrainingReport) -> Path:
     noise = ConductivityRegressor.default_input_noise if noise is None else noise
     huber_delta = report.config["model_params"].get("huber_delta")
     huber_delta = ConductivityRegressor.default_huber_delta if huber_delta is None else huber_delta
+    noised = " and ".join(f"`{part}`" for part in ConductivityRegressor.noised_descriptors or ("every descriptor",))
     censored_text = ("their detection bound (log10 sigma = -10 or -8)" if censored is None
                      else f"log10 sigma = {censored}")
     reused = report.reused
@@ -196,9 +197,10 @@ labs' values of one composition is 0.44; random split thresholds) on continuous 
 descriptors (Magpie-style statistics, stoichiometry, halide-physics descriptors). A trace element
 (below 5 % of its site) moves a prediction by its share of the step to the composition without
 it (`predictor/estimators/trace_elements.py`), so that a trace dopant cannot jump the trees, and
-each member learns from descriptors blurred by Gaussian noise ({noise} of each descriptor's spread,
-`input_noise`), so that a small change of an element already present moves the prediction along
-a slope instead of across a split.
+each member learns from the descriptors that follow the amount of a composition's extreme element
+({noised}) blurred by Gaussian noise ({noise} of each descriptor's spread, `input_noise`), so that a
+small change of an element already present moves the prediction along a slope instead of across
+a split.
 Uncertainty: ensemble spread, distance to the training data and a noise floor, fitted on
 grouped out-of-fold residuals and calibrated by split-conformal prediction per anion family
 (Mondrian; see `predictor/estimators/calibration.py`); intervals stop at 0.1 S/cm.
