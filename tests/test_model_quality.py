@@ -85,15 +85,15 @@ def test_shipped_model_reproduces_the_curated_labels_it_learnt():
 
 #: What the shipped models' report must show (log10 S/cm and V): the issue's targets where the
 #: shipped models meet them, a margin past the measured value where they do not (held-out halide
-#: papers: MAE 0.845, Spearman 0.594; OBELiX split, OBELiX train only: 1.223; 2026-12-07).
+#: papers: MAE 0.823, Spearman 0.623; OBELiX split, OBELiX train only: 1.198; 2026-12-07).
 THRESHOLDS = {
-    ("held_out_papers", "all", "mae"): ("<=", 0.88),
-    ("held_out_papers", "all", "spearman"): (">=", 0.58),
+    ("held_out_papers", "all", "mae"): ("<=", 0.86),
+    ("held_out_papers", "all", "spearman"): (">=", 0.60),
     ("held_out_papers", "all", "coverage90"): ("between", (0.85, 0.95)),
     ("held_out_papers", "per_anion_family", "chloride", "coverage90"): ("between", (0.85, 0.95)),
     ("held_out_papers", "per_anion_family", "oxyhalide", "coverage90"): ("between", (0.85, 0.95)),
     ("held_out_papers", "per_carrier", "Na", "coverage90"): ("between", (0.85, 0.95)),
-    ("obelix_split_obelix_only", "all", "mae"): ("<=", 1.25),
+    ("obelix_split_obelix_only", "all", "mae"): ("<=", 1.20),
     ("obelix_split_with_extra_sources", "all", "mae"): ("<=", 1.15),
     ("grouped_cv", "all", "spearman"): (">=", 0.78),
     ("grouped_cv", "all", "coverage90"): ("between", (0.85, 0.95)),
