@@ -164,7 +164,8 @@ def write_model_card(folder: Path, report: TrainingReport) -> Path:
     noise = ConductivityRegressor.default_input_noise if noise is None else noise
     huber_delta = report.config["model_params"].get("huber_delta")
     huber_delta = ConductivityRegressor.default_huber_delta if huber_delta is None else huber_delta
-    noised = " and ".join(f"`{part}`" for part in ConductivityRegressor.noised_descriptors or ("every descriptor",))
+    parts = ConductivityRegressor.noised_descriptors
+    noised = " and ".join(f"`{part}`" for part in parts) if parts else "every descriptor"
     censored_text = ("their detection bound (log10 sigma = -10 or -8)" if censored is None
                      else f"log10 sigma = {censored}")
     reused = report.reused
