@@ -8,7 +8,8 @@ from predictor.composition import composition_groups, parse_formula
 from predictor.training.evaluation import (evaluate_obelix_split, grouped_cv_scores, obelix_split, regression_metrics,
                                            training_labels)
 from predictor.training.held_out_papers import (HALIDE_FAMILIES, evaluate_held_out_papers, held_out_paper_items,
-                                                held_out_paper_metrics, paper_folds)
+                                                held_out_paper_metrics, other_papers_median, paper_folds,
+                                                repeat_measurement_scores)
 from stand_ins import MeanModel
 
 
@@ -136,12 +137,28 @@ def test_held_out_papers_never_train_on_a_held_out_composition_or_paper(items):
 def test_held_out_paper_scores():
     predictions = pd.DataFrame({
         "paper": ["a"] * 3 + ["b"] * 3 + ["c"], "anion_family": ["chloride"] * 7, "carrier": ["Li"] * 6 + ["Na"],
+        "formula": ["Li3YCl6", "Li3InCl6", "Li2ZrCl6", "Li3ScCl6", "Li3ErCl6", "Li2HfCl6", "Na3YCl6"],
         "log10_sigma": [-3.0, -4.0, -5.0, -3.0, -4.0, -5.0, -6.0], "distance": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 3.0]})
     perfect = held_out_paper_metrics(predictions.assign(predicted=predictions["log10_sigma"], lo90=-20.0, hi90=0.0))
     assert perfect["all"]["mae"] == 0.0 and perfect["all"]["median_within_paper_spearman"] == 1.0
     assert perfect["all"]["papers_with_3"] == 2 and perfect["all"]["coverage90"] == 1.0
     assert perfect["far_quarter"]["n"] == 2 and perfect["per_carrier"]["Na"]["n"] == 1
+    assert perfect["reported_elsewhere"]["n"] == 0  # no composition in two papers
     reversed_within = predictions.assign(predicted=[-5.0, -4.0, -3.0, -3.0, -4.0, -5.0, -6.0], lo90=np.nan, hi90=np.nan)
     scores = held_out_paper_metrics(reversed_within)["all"]
     assert scores["median_within_paper_spearman"] == 0.0  # one paper reversed, one right
     assert np.isnan(scores["coverage90"])  # no intervals
+
+
+def test_other_papers_median_is_what_the_other_papers_report():
+    items = pd.DataFrame({
+        "paper": ["a", "b", "c", "a", "d"], "anion_family": ["chloride"] * 5, "carrier": ["Li"] * 5,
+        # one composition written three ways, and one that only paper d reports
+        "formula": ["Li3YCl6", "Li6Y2Cl12", "Li3Y1Cl6", "Li2ZrCl6", "Li3InCl6"],
+        "log10_sigma": [-3.0, -4.0, -5.0, -3.5, -3.0]})
+    median = other_papers_median(items)
+    assert median[:3].tolist() == [-4.5, -4.0, -3.5] and np.isnan(median[3:]).all()
+    scores = repeat_measurement_scores(items)
+    assert scores["n"] == 3 and scores["papers"] == 3 and np.isclose(scores["mae"], (1.5 + 0.0 + 1.5) / 3)
+    predicted = items.assign(predicted=-4.0, lo90=np.nan, hi90=np.nan, distance=1.0)
+    assert held_out_paper_metrics(predicted)["reported_elsewhere"]["n"] == 3
