@@ -10,9 +10,8 @@ paper's own value. Scores (:func:`~predictor.training.held_out_papers.held_out_p
 median and 90th percentile of the absolute error, Spearman, median within-paper Spearman, 90 %
 coverage and width, per anion family and carrier, on the quarter of compositions farthest from
 their training data, and on the compositions that another paper also reports, beside the other
-papers' median of each (:func:`~predictor.training.held_out_papers.other_papers_median`): what
-repeated measurements of one composition agree to, the accuracy a composition-only model can
-hope for.
+papers' median of each (:func:`~predictor.training.held_out_papers.other_papers_median`): the
+scale of the scatter between labs that no composition-only model can remove.
 
 Then the OBELiX official split, scored with below-detection labels at their bound: trained on
 OBELiX ``train`` only, and on ``train`` plus the other sources (without the test compositions
@@ -96,6 +95,11 @@ def average_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
     return mean.assign(model=AVERAGE)
 
 
+def same_compositions(predicted: pd.DataFrame, items: pd.DataFrame) -> bool:
+    """Whether saved predictions are of the same papers' compositions as this run's."""
+    return sorted(zip(predicted["paper"], predicted["formula"])) == sorted(zip(items["paper"], items["formula"]))
+
+
 def table_line(name: str, m: dict) -> str:
     return (f"{name:<18} {m['n']:>4} {m['mae']:6.2f} {m['median_abs_error']:7.2f} {m['abs_error_q90']:7.2f} "
             f"{m['spearman']:9.2f} {m['median_within_paper_spearman']:12.2f} {m['coverage90']:9.2f} {m['interval_width90']:7.2f}")
@@ -140,8 +144,8 @@ def main() -> None:
         if previous.get("folds") == args.folds and previous.get("seed") == args.seed:
             old = pd.read_csv(saved_predictions, keep_default_na=False, na_values=[""])
             for family, result in previous["results"].items():
-                if family not in results and family != AVERAGE:
-                    kept = old[old["model"] == family]
+                kept = old[old["model"] == family]
+                if family not in results and family != AVERAGE and same_compositions(kept, items):
                     results[family] = {**result, "held_out_papers": held_out_paper_metrics(kept)}
                     predictions.append(kept)
     results = {family: results[family] for family in FAMILIES if family in results}

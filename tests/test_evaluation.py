@@ -152,13 +152,16 @@ def test_held_out_paper_scores():
 
 def test_other_papers_median_is_what_the_other_papers_report():
     items = pd.DataFrame({
-        "paper": ["a", "b", "c", "a", "d"], "anion_family": ["chloride"] * 5, "carrier": ["Li"] * 5,
-        # one composition written three ways, and one that only paper d reports
-        "formula": ["Li3YCl6", "Li6Y2Cl12", "Li3Y1Cl6", "Li2ZrCl6", "Li3InCl6"],
-        "log10_sigma": [-3.0, -4.0, -5.0, -3.5, -3.0]})
+        "paper": ["a", "b", "c", "e", "a", "d", "f"], "anion_family": ["chloride"] * 7, "carrier": ["Li"] * 7,
+        # one composition written four ways, one that only paper d reports, and one that review f
+        # quotes from paper a (the same value: one measurement, not two)
+        "formula": ["Li3YCl6", "Li6Y2Cl12", "Li3Y1Cl6", "Li3YCl6", "Li3InCl6", "Li2ZrCl6", "Li3InCl6"],
+        "log10_sigma": [-3.0, -4.0, -5.0, -8.0, -3.0, -3.5, -3.01]})
     median = other_papers_median(items)
-    assert median[:3].tolist() == [-4.5, -4.0, -3.5] and np.isnan(median[3:]).all()
+    assert median[:4].tolist() == [-5.0, -5.0, -4.0, -4.0]  # medians, not means, of the others
+    assert np.isnan(median[4:]).all()
     scores = repeat_measurement_scores(items)
-    assert scores["n"] == 3 and scores["papers"] == 3 and np.isclose(scores["mae"], (1.5 + 0.0 + 1.5) / 3)
-    predicted = items.assign(predicted=-4.0, lo90=np.nan, hi90=np.nan, distance=1.0)
-    assert held_out_paper_metrics(predicted)["reported_elsewhere"]["n"] == 3
+    assert scores["n"] == 4 and scores["papers"] == 4 and np.isclose(scores["mae"], (2.0 + 1.0 + 1.0 + 4.0) / 4)
+    predicted = items.assign(predicted=[-3.0, -4.0, -5.0, -6.0, -3.0, -3.5, -3.0], lo90=np.nan, hi90=np.nan,
+                             distance=1.0)
+    assert held_out_paper_metrics(predicted)["reported_elsewhere"]["n"] == 4

@@ -7,9 +7,9 @@ the rest and predicts the fold's room-temperature halide compositions (chloride,
 iodide, fluoride, mixed-halide, oxyhalide), each against the paper's own value. Scored by
 :func:`held_out_paper_metrics`: pooled, per anion family and carrier, within each paper, on
 the quarter of compositions farthest from their fold's training data, and on the compositions
-that another paper also reports. On those, :func:`other_papers_median` is what repeated
-measurements agree to: the prediction of a model that knew every other paper's value of the
-composition, and so the accuracy a composition-only model can hope for.
+that another paper also reports. On those, :func:`other_papers_median` gives the scale of the
+scatter between labs: the prediction of a model that knew every other paper's value of the
+composition (a rough scale, not a bound: a single other report carries its own lab's scatter).
 
 :func:`series_metrics` scores one paper's series within the paper (Spearman rank correlation and
 MAE), for the Ea model's leave-one-paper-out (:mod:`predictor.training.activation`) and the
@@ -174,14 +174,21 @@ def evaluate_held_out_papers(make_model: Callable, training: pd.DataFrame, items
     return result
 
 
+#: Two papers' values of one composition this close (log10 units) are taken for one measurement,
+#: quoted again (a review's table, a thesis), not two.
+SAME_MEASUREMENT = 0.02
+
+
 def other_papers_median(items: pd.DataFrame) -> np.ndarray:
     """For each row of :func:`held_out_paper_items`, the median of the values (log10 S/cm) that
-    the other papers report for the same composition; NaN where no other paper reports it."""
+    the other papers report for the same composition, leaving out values within
+    :data:`SAME_MEASUREMENT` of the row's own; NaN where no other paper reports it."""
     groups = np.asarray(composition_groups(parse_formula(f) for f in items["formula"]))
     papers, values = items["paper"].to_numpy(), items["log10_sigma"].to_numpy(float)
     result = np.full(len(items), np.nan)
     for i in range(len(items)):
         others = values[(groups == groups[i]) & (papers != papers[i])]
+        others = others[np.abs(others - values[i]) > SAME_MEASUREMENT]
         if len(others):
             result[i] = np.median(others)
     return result
