@@ -102,11 +102,12 @@ def same_compositions(predicted: pd.DataFrame, items: pd.DataFrame) -> bool:
 
 def table_line(name: str, m: dict) -> str:
     return (f"{name:<18} {m['n']:>4} {m['mae']:6.2f} {m['median_abs_error']:7.2f} {m['abs_error_q90']:7.2f} "
-            f"{m['spearman']:9.2f} {m['median_within_paper_spearman']:12.2f} {m['coverage90']:9.2f} {m['interval_width90']:7.2f}")
+            f"{m['spearman']:9.2f} {m['median_within_paper_spearman']:12.2f} {m['coverage90']:9.2f} "
+            f"{m['interval_width90']:7.2f}")
 
 
-HEADER = (f"{'':<18} {'n':>4} {'MAE':>6} {'median':>7} {'90 %':>7} {'Spearman':>9} {'within-paper':>12} {'coverage':>9} "
-          f"{'width':>7}")
+HEADER = (f"{'':<18} {'n':>4} {'MAE':>6} {'median':>7} {'90 %':>7} {'Spearman':>9} {'within-paper':>12} "
+          f"{'coverage':>9} {'width':>7}")
 
 
 def main() -> None:

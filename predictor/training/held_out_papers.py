@@ -84,7 +84,8 @@ HALIDE_FAMILIES = ("chloride", "bromide", "iodide", "fluoride", "mixed-halide", 
 PAPER_FOLDS = 10
 
 
-def held_out_paper_items(table: pd.DataFrame | None = None, families: tuple[str, ...] = HALIDE_FAMILIES) -> pd.DataFrame:
+def held_out_paper_items(table: pd.DataFrame | None = None,
+                         families: tuple[str, ...] = HALIDE_FAMILIES) -> pd.DataFrame:
     """What the held-out-papers protocol scores: one row per paper and composition.
 
     Every paper of the curated table (its DOI, else its reference; a review's table counts as
@@ -230,11 +231,12 @@ def held_out_paper_metrics(predictions: pd.DataFrame) -> dict:
     dict
         ``all``, ``far_quarter`` (the quarter of compositions farthest from their fold's
         training data), ``reported_elsewhere`` (the compositions another paper also reports),
-        ``per_anion_family`` and ``per_carrier``; each with ``n``, ``papers``,
-        ``mae``, ``median_abs_error``, ``abs_error_q90`` (the 90th percentile of the absolute
-        errors: half the width of the narrowest 90 % interval of one width), ``spearman``, ``median_within_paper_spearman`` (over
-        papers with at least 3 compositions of distinct values; the median is NaN without
-        such papers), ``coverage90`` and ``interval_width90`` (NaN without intervals).
+        ``per_anion_family`` and ``per_carrier``; each with ``n``, ``papers``, ``mae``,
+        ``median_abs_error``, ``abs_error_q90`` (the 90th percentile of the absolute errors:
+        half the width of the narrowest fixed-width 90 % interval), ``spearman``,
+        ``median_within_paper_spearman`` (over papers with at least 3 compositions of distinct
+        values; the median is NaN without such papers), ``coverage90`` and ``interval_width90``
+        (NaN without intervals).
     """
     far = predictions["distance"] >= predictions["distance"].quantile(0.75)
     return {
