@@ -11,7 +11,7 @@ median and 90th percentile of the absolute error, Spearman, median within-paper 
 coverage and width, per anion family and carrier, on the quarter of compositions farthest from
 their training data, and on the compositions that another paper also reports, beside the other
 papers' median of each (:func:`~predictor.training.held_out_papers.other_papers_median`): the
-scale of the scatter between labs that no composition-only model can remove.
+scale of the scatter between labs.
 
 Then the OBELiX official split, scored with below-detection labels at their bound: trained on
 OBELiX ``train`` only, and on ``train`` plus the other sources (without the test compositions

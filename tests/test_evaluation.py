@@ -153,7 +153,7 @@ def test_held_out_paper_scores():
 def test_other_papers_median_is_what_the_other_papers_report():
     items = pd.DataFrame({
         "paper": ["a", "b", "c", "e", "a", "d", "f"], "anion_family": ["chloride"] * 7, "carrier": ["Li"] * 7,
-        # one composition written four ways, one that only paper d reports, and one that review f
+        # one composition in four papers, written three ways; one that only paper d reports; and one that review f
         # quotes from paper a (the same value: one measurement, not two)
         "formula": ["Li3YCl6", "Li6Y2Cl12", "Li3Y1Cl6", "Li3YCl6", "Li3InCl6", "Li2ZrCl6", "Li3InCl6"],
         "log10_sigma": [-3.0, -4.0, -5.0, -8.0, -3.0, -3.5, -3.01]})
